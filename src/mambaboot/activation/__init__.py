@@ -1,0 +1,1 @@
+"""Entering an environment: the activation model and the per-shell scripts."""

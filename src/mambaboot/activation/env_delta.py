@@ -1,0 +1,110 @@
+"""The activation model: which variables an environment needs, shell-independent.
+
+It is computed once (at create, and again when ``conda-meta`` changes) and
+stored in ``.mambaboot/activation.json`` with every occurrence of the prefix
+replaced by a token, so the stored file stays true after the folder moves.
+``mambaboot run`` reads it without importing the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
+
+PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
+FORMAT_VERSION = 1
+IS_WINDOWS = sys.platform == "win32"
+
+
+@dataclass(frozen=True)
+class Activation:
+    """PATH entries (relative to the prefix) and variables (with the prefix token)."""
+
+    name: str
+    path: tuple[str, ...]
+    variables: dict[str, str] = field(default_factory=dict)
+    stamp: float = 0.0  # conda-meta mtime when computed
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": FORMAT_VERSION, "name": self.name, "path": list(self.path),
+                "variables": self.variables, "conda_meta_mtime": self.stamp}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Activation:
+        return cls(name=str(data["name"]), path=tuple(data["path"]),  # type: ignore[arg-type]
+                   variables=dict(data["variables"]),  # type: ignore[call-overload]
+                   stamp=float(data.get("conda_meta_mtime", 0.0)))  # type: ignore[arg-type]
+
+    def resolve(self, prefix: Path) -> tuple[list[str], dict[str, str]]:
+        """Absolute PATH entries and variable values for a prefix at its current place."""
+        root = str(prefix)
+        paths = [str(prefix / rel) if rel else root for rel in self.path]
+        values = {k: v.replace(PREFIX_TOKEN, root) for k, v in self.variables.items()}
+        return paths, values
+
+
+def conda_meta_mtime(prefix: Path) -> float:
+    try:
+        return (prefix / "conda-meta").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> Activation:
+    """The base activation conda itself would apply for this prefix."""
+    env_name = name or prefix.name
+    variables = {
+        "CONDA_PREFIX": PREFIX_TOKEN,
+        "CONDA_DEFAULT_ENV": env_name,
+        "CONDA_SHLVL": "1",
+        "CONDA_PROMPT_MODIFIER": f"({env_name}) ",
+        "MAMBABOOT_ENV": PREFIX_TOKEN,
+    }
+    return Activation(env_name, bin_dirs(windows), variables, conda_meta_mtime(prefix))
+
+
+def store(prefix: Path, activation: Activation) -> Path:
+    path = prefix / META_DIR / ACTIVATION
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(activation.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load(prefix: Path) -> Activation | None:
+    try:
+        data = json.loads((prefix / META_DIR / ACTIVATION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("version") != FORMAT_VERSION:
+        return None
+    return Activation.from_json(data)
+
+
+def current(prefix: Path, name: str | None = None) -> Activation:
+    """The stored activation, recomputed and stored again when conda-meta changed."""
+    stored = load(prefix)
+    if stored is not None and stored.stamp == conda_meta_mtime(prefix):
+        return stored
+    fresh = compute(prefix, name or (stored.name if stored else None))
+    # A read-only environment still activates; it just recomputes next time.
+    with contextlib.suppress(OSError):
+        store(prefix, fresh)
+    return fresh
+
+
+def apply(activation: Activation, prefix: Path,
+          environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A full child environment: the parent's, plus the activation, PATH prepended."""
+    env = dict(os.environ if environ is None else environ)
+    paths, values = activation.resolve(prefix)
+    env.update(values)
+    env["PATH"] = os.pathsep.join([*paths, env.get("PATH", "")]).rstrip(os.pathsep)
+    return env

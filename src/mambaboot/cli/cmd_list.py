@@ -1,0 +1,35 @@
+"""``mambaboot list``."""
+
+from __future__ import annotations
+
+import argparse
+
+from mambaboot.cli.output import console, human_size, print_json
+from mambaboot.cli.parser import common_options
+from mambaboot.listing import list_envs
+from mambaboot.locations import resolve_root
+
+
+def register(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser("list", help="list environments under the root")
+    common_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = list_envs(resolve_root(args.root))
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    if not result.environments:
+        print(f"No environments under {result.root}; create one with 'mambaboot create'.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Environments under {result.root}", title_justify="left")
+    for col in ("name", "python", "packages", "size", "status"):
+        table.add_column(col, justify="right" if col in ("packages", "size") else "left")
+    for env in result.environments:
+        table.add_row(env.name, env.python_version or "-", str(env.package_count),
+                      human_size(env.size_bytes), env.status)
+    console().print(table)
+    return 0

@@ -1,0 +1,46 @@
+"""``mambaboot remove ENV [--yes] [--dry-run]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mambaboot.cli.output import print_json
+from mambaboot.cli.parser import common_options
+from mambaboot.errors import UsageError
+from mambaboot.locations import resolve_env, resolve_root
+from mambaboot.remove import remove_env
+
+
+def register(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser("remove", help="delete an environment (never the shared cache)")
+    p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="only show what would be removed")
+    common_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = resolve_env(args.env, resolve_root(args.root))
+    plan = remove_env(path, dry_run=True)
+    if args.dry_run:
+        if args.json:
+            print_json(plan.to_json())
+        else:
+            print(f"Would remove {plan.prefix} ({len(plan.entries)} entries: "
+                  f"{', '.join(plan.entries)}); the package cache is kept.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"Refusing to remove {plan.prefix} without confirmation; "
+                             "pass --yes (or --dry-run to see what would go).")
+        answer = input(f"Remove {plan.prefix}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("Nothing removed.")
+            return 1
+    result = remove_env(path)
+    if args.json:
+        print_json(result.to_json())
+    elif not args.quiet:
+        print(f"Removed {result.prefix}")
+    return 0

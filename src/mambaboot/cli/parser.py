@@ -1,0 +1,61 @@
+"""Argument parsing. Each command lives in ``cmd_<name>.py`` with ``register`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import NoReturn
+
+from mambaboot import __version__
+
+#: Order shown in --help. A command whose module is missing is simply not offered.
+COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "remove", "doctor",
+            "micromamba")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but bad usage is one line with the fix, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"mambaboot: {message}; see '{self.prog} --help'.\n")
+        raise SystemExit(2)
+
+
+def command_module(name: str) -> ModuleType:
+    return import_module(f"mambaboot.cli.cmd_{name}")
+
+
+def common_options(sub: argparse.ArgumentParser, *, channels: bool = False) -> None:
+    """Options every command understands (DESIGN.md: Common options)."""
+    g = sub.add_argument_group("common options")
+    g.add_argument("--root", metavar="DIR",
+                   help="environments root (default: $MAMBABOOT_ROOT, $PY_ENVS, or the cwd)")
+    g.add_argument("--cache", metavar="DIR",
+                   help="cache dir (default: $MAMBABOOT_CACHE, $CONDA_PKGS_DIRS, ROOT/.cache)")
+    if channels:
+        g.add_argument("-c", "--channel", action="append", dest="channels", metavar="URL|PATH",
+                       help="channel name, URL or directory (repeatable; default conda-forge)")
+        g.add_argument("--engine", default="rattler", metavar="NAME",
+                       help="rattler (default, embedded) or micromamba")
+    g.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    g.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    g.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="mambaboot",
+        description="Sealed conda environments at visible paths: no shell init, no registry "
+                    "edits, no rc files.",
+    )
+    parser.add_argument("--version", action="version", version=f"mambaboot {__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        try:
+            module = command_module(name)
+        except ModuleNotFoundError:
+            continue
+        module.register(subs)
+    return parser

@@ -1,0 +1,48 @@
+"""The engine seam: the one step that differs between rattler and micromamba.
+
+Everything before (naming, checks, locking) and after (cache link, activation,
+verification, manifest, lockfile) is shared in ``mambaboot.session``; an engine
+only has to turn a request into installed packages in an empty prefix.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mambaboot.locations import Cache
+from mambaboot.spec import CreateRequest
+
+#: Receives ``(event, data)``: "solve", "solved", "download", "link", "done"...
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+def no_progress(_event: str, _data: dict[str, Any]) -> None:
+    """Default for library callers: nothing is printed by the library."""
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What an engine reports back: the records it installed and its own version."""
+
+    engine: str
+    engine_version: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Engine(ABC):
+    """One way of installing a solved set of packages into a fresh prefix."""
+
+    name: str
+
+    @abstractmethod
+    def version(self) -> str:
+        """Version string recorded in env.json."""
+
+    @abstractmethod
+    def install(self, request: CreateRequest, prefix: Path, cache: Cache,
+                progress: ProgressCallback = no_progress) -> InstallOutcome:
+        """Solve ``request`` and install it into ``prefix`` (which exists and is empty)."""

@@ -1,0 +1,134 @@
+"""The rattler engine's child process: ``python -m mambaboot.engines.worker``.
+
+py-rattler is native code and has been seen to segfault on a fresh cache, so
+it runs here, not in the CLI's process: a crash becomes an exit status the
+parent can explain, and the ``creating`` marker makes the leftovers harmless.
+
+Protocol: one JSON request on stdin; JSON lines on the original stdout
+(``{"event": ..., ...}``), ending in ``done`` or ``error``. Anything rattler
+itself prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any, TextIO
+
+import rattler
+from rattler.exceptions import (
+    FetchRepoDataError,
+    GatewayError,
+    InvalidChannelError,
+    InvalidMatchSpecError,
+    SolverError,
+)
+
+
+class Events:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: str, **data: Any) -> None:
+        self.stream.write(json.dumps({"event": event, **data}) + "\n")
+        self.stream.flush()
+
+
+class Reporter(rattler.InstallerReporter):
+    """Forwards rattler's install callbacks as coarse events (one per package)."""
+
+    def __init__(self, emit: Events) -> None:
+        self.emit = emit
+        self.names: dict[int, str] = {}
+
+    def on_transaction_start(self, total_operations: int) -> None:
+        self.emit("install-start", total=total_operations)
+
+    def on_link_start(self, operation: int, package_name: str) -> int:
+        self.names[operation] = package_name
+        return operation
+
+    def on_link_complete(self, index: int) -> None:
+        self.emit("linked", name=self.names.get(index, ""))
+
+    def on_download_start(self, cache_entry: int) -> int:
+        return cache_entry
+
+    def on_download_completed(self, download_idx: int) -> None:
+        self.emit("downloaded")
+
+
+def _test_hook(stage: str) -> None:
+    """Tests only: crash the engine at a named stage to prove crashes are harmless."""
+    if os.environ.get("MAMBABOOT_TEST_CRASH_AT") == stage:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
+    return {
+        "name": record.name.normalized,
+        "version": str(record.version),
+        "build": record.build,
+        "subdir": record.subdir,
+        "channel": record.channel,
+        "url": record.url,
+        "sha256": record.sha256.hex() if record.sha256 else None,
+        "md5": record.md5.hex() if record.md5 else None,
+        "size": record.size,
+    }
+
+
+async def create(req: dict[str, Any], emit: Events) -> None:
+    cache_action = "force-cache-only" if req.get("offline") else "cache-or-fetch"
+    gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
+                              default_config=rattler.SourceConfig(cache_action=cache_action))
+    emit("solve-start", specs=req["specs"])
+    _test_hook("solve")
+    records = await rattler.solve(
+        sources=req["channels"], specs=req["specs"], gateway=gateway,
+        virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
+    )
+    emit("solved", count=len(records))
+    _test_hook("install")
+    await rattler.install(
+        records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
+        reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
+        requested_specs=[rattler.MatchSpec(s) for s in req["specs"]],
+    )
+    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version())
+
+
+def engine_version() -> str:
+    from importlib.metadata import version
+
+    return version("py-rattler")
+
+
+def classify(exc: BaseException) -> str:
+    if isinstance(exc, SolverError):
+        return "solve"
+    if isinstance(exc, InvalidMatchSpecError):
+        return "spec"
+    if isinstance(exc, FetchRepoDataError | GatewayError | InvalidChannelError):
+        return "channel"
+    return "engine"
+
+
+def main() -> int:
+    events_fd = os.dup(1)
+    os.dup2(2, 1)  # whatever the native code prints must not corrupt the event stream
+    emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))
+    request = json.loads(sys.stdin.read())
+    try:
+        asyncio.run(create(request, emit))
+    except Exception as exc:
+        emit("error", kind=classify(exc), type=type(exc).__name__, message=str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

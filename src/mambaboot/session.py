@@ -1,0 +1,124 @@
+"""create: clean -> engine -> link cache -> activation -> verify -> manifest -> done.
+
+The ``creating`` marker is written before the engine touches the prefix and
+removed only after verification passed, so any crash, kill or Ctrl-C in
+between leaves something ``list`` reports as incomplete and the next create
+replaces. On ordinary failures the partial prefix is removed right away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from mambaboot import __version__
+from mambaboot.activation import env_delta
+from mambaboot.cleanenv import require_clean_shell
+from mambaboot.engines import DEFAULT_ENGINE, get_engine
+from mambaboot.engines.base import ProgressCallback, no_progress
+from mambaboot.errors import EnvironmentExistsError, MambabootError, VerificationError
+from mambaboot.fsutil import link_dir, remove_tree
+from mambaboot.locations import Cache
+from mambaboot.locking import env_lock
+from mambaboot.prefix import Prefix, Status
+from mambaboot.results import CreateResult
+from mambaboot.spec import CreateRequest
+from mambaboot.verify import smoke_checks
+
+
+def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
+           engine: str = DEFAULT_ENGINE, progress: ProgressCallback = no_progress,
+           check_shell: bool = True) -> CreateResult:
+    """Create the environment described by ``request`` at ``prefix_path``."""
+    if check_shell:
+        require_clean_shell()
+    started = time.monotonic()
+    backend = get_engine(engine)
+    prefix = Prefix(prefix_path)
+    prefix_path.parent.mkdir(parents=True, exist_ok=True)
+    with env_lock(prefix_path, "create"):
+        _clear_target(prefix, progress)
+        cache.pkgs.mkdir(parents=True, exist_ok=True)
+        with _partial_prefix(prefix):
+            outcome = backend.install(request, prefix_path, cache, progress)
+            progress("finishing", {})
+            link_dir(prefix.pkgs_link, cache.pkgs)
+            activation = env_delta.compute(prefix_path, request.name)
+            env_delta.store(prefix_path, activation)
+            _write_activation_scripts(prefix_path, activation)
+            progress("verify", {})
+            checks, python_version = smoke_checks(prefix, request.name)
+            failed = [c for c in checks if not c.ok]
+            if failed:
+                raise VerificationError(
+                    f"The new environment does not work ({failed[0].name}: {failed[0].detail}); "
+                    "it was removed, check the channel's packages and try again.")
+            prefix.write_manifest({
+                "name": request.name, "specs": request.specs, "requested_python": request.python,
+                "channels": list(request.channels), "engine": backend.name,
+                "engine_version": outcome.engine_version, "platform": _platform(),
+                "python_version": python_version, "package_count": len(outcome.records),
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "mambaboot_version": __version__,
+            })
+            prefix.creating_marker.unlink()
+    return CreateResult(
+        prefix=prefix_path, name=request.name, python_version=python_version or "",
+        package_count=len(outcome.records), engine=backend.name,
+        engine_version=outcome.engine_version, channels=request.channels,
+        specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
+        written=(prefix_path, cache.root, cache.pkgs),
+    )
+
+
+def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:
+    status = prefix.status
+    if status is Status.OK:
+        raise EnvironmentExistsError(
+            f"An environment already exists at {prefix.path}; remove it first with "
+            f"'mambaboot remove {prefix.path}' or choose another name.")
+    if status is Status.INCOMPLETE:
+        progress("cleanup", {"path": str(prefix.path)})
+        remove_tree(prefix.path)
+    elif status is Status.FOREIGN and (prefix.path.is_symlink() or not prefix.path.is_dir()
+                                       or any(prefix.path.iterdir())):
+        raise EnvironmentExistsError(
+            f"{prefix.path} exists and is not a mambaboot environment; choose another name "
+            "or --root, mambaboot never writes into a directory it did not create.")
+
+
+@contextlib.contextmanager
+def _partial_prefix(prefix: Prefix) -> Iterator[None]:
+    """Mark the prefix as being created; on any failure (or Ctrl-C) remove it again."""
+    prefix.meta.mkdir(parents=True, exist_ok=True)
+    prefix.creating_marker.write_text(f"pid {os.getpid()}\n", encoding="utf-8")
+    try:
+        yield
+    except BaseException as exc:
+        leftovers = remove_tree(prefix.path)
+        if leftovers and isinstance(exc, MambabootError):
+            exc.details = ((exc.details or "") + f"\ncould not remove: {leftovers[0]}").strip()
+        raise
+
+
+def _write_activation_scripts(prefix: Path, activation: env_delta.Activation) -> None:
+    """Hook for the portable activate.* scripts (written by the activation package)."""
+    try:
+        from mambaboot.activation import scripts
+    except ImportError:
+        return
+    scripts.write_all(prefix, activation)
+
+
+def _platform() -> str:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}.get(machine,
+                                                                                      machine)
+    system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
+    return f"{system}-{arch}"

@@ -1,0 +1,88 @@
+"""What to install: specs and channels, from the command line.
+
+Channels are normalised to URLs here (names -> conda.anaconda.org, directories
+-> ``file://``) so the engines and the manifest only ever see one form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mambaboot.errors import ChannelError, UsageError
+
+DEFAULT_CHANNEL = "conda-forge"
+CHANNEL_ALIAS = "https://conda.anaconda.org"
+MANAGERS = ("conda", "mamba")
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/label/[A-Za-z0-9_.\-]+)?$")
+_SPEC_FORBIDDEN = re.compile(r"[;&|`$<>\n\r\0]")
+
+
+def normalize_channel(channel: str) -> str:
+    """A name, URL or local directory -> the URL the engine reads."""
+    if not channel or not channel.strip():
+        raise UsageError("A channel is empty; pass -c NAME, -c URL or -c DIRECTORY.")
+    parsed = urlparse(channel)
+    if parsed.scheme in ("http", "https", "file") and (parsed.netloc or parsed.scheme == "file"):
+        if parsed.scheme == "file":
+            _check_channel_dir(Path(parsed.path), channel)
+        return channel.rstrip("/")
+    path = Path(channel).expanduser()
+    if path.exists() or any(c in channel for c in "/\\") or channel.startswith((".", "~")):
+        _check_channel_dir(path, channel)
+        return path.absolute().as_uri()
+    if not _CHANNEL_NAME.match(channel):
+        raise UsageError(
+            f"The channel {channel!r} is neither a name, a URL nor an existing directory; "
+            "pass -c conda-forge, -c https://host/channel or -c /path/to/channel."
+        )
+    return f"{CHANNEL_ALIAS}/{channel}"
+
+
+def _check_channel_dir(path: Path, given: str) -> None:
+    if not path.is_dir():
+        raise ChannelError(
+            f"The channel directory {given} does not exist; check the path or build one with "
+            "'python -m mambaboot.devchannel build DIR'."
+        )
+    if not any(path.glob("*/repodata.json")):
+        raise ChannelError(
+            f"The channel directory {given} has no */repodata.json; index it first "
+            "(for example with 'rattler-index fs DIR') or pass the channel's top directory."
+        )
+
+
+def validate_spec(spec: str) -> str:
+    """Refuse specs with shell metacharacters; the solver judges the rest."""
+    if not spec.strip() or _SPEC_FORBIDDEN.search(spec):
+        raise UsageError(
+            f"The package spec {spec!r} is empty or contains a shell character; "
+            "write it like 'numpy' or 'numpy>=1.26'."
+        )
+    return spec.strip()
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """Everything that decides an environment's contents."""
+
+    name: str
+    python: str | None                      # e.g. "3.12"; None = latest
+    channels: tuple[str, ...] = (CHANNEL_ALIAS + "/" + DEFAULT_CHANNEL,)
+    extra: tuple[str, ...] = ()             # --with
+    managers: bool = True
+    offline: bool = False
+    allow_link_scripts: bool = False
+    specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
+
+    @property
+    def specs(self) -> list[str]:
+        if self.specs_override is not None:
+            return list(self.specs_override)
+        specs = [f"python={self.python}" if self.python else "python"]
+        if self.managers:
+            specs += list(MANAGERS)
+        specs += [validate_spec(s) for s in self.extra]
+        return specs

@@ -1,0 +1,109 @@
+"""Does an environment work? Used at the end of every create and by ``verify``.
+
+The smoke test runs the env's own python, conda and mamba with the activation
+applied, the way a user would meet them; a prefix that fails it is never
+handed over as usable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from mambaboot.activation import env_delta
+from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.prefix import Prefix, require_env
+from mambaboot.results import Check, VerifyReport
+
+TIMEOUT = 120
+_PY_PROBE = "import platform, sys; print(platform.python_version()); print(sys.prefix)"
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                          check=False, stdin=subprocess.DEVNULL)
+
+
+def activated_environ(prefix: Prefix, name: str | None = None) -> dict[str, str]:
+    activation = env_delta.current(prefix.path, name)
+    return env_delta.apply(activation, prefix.path, scrubbed_environ())
+
+
+def same_path(a: str | Path, b: str | Path) -> bool:
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def smoke_checks(prefix: Prefix, name: str | None = None) -> tuple[list[Check], str | None]:
+    """Run python (required), conda and mamba (when present); return checks and python version."""
+    env = activated_environ(prefix, name)
+    checks: list[Check] = []
+    python = prefix.python()
+    version: str | None = None
+    if not python.exists():
+        return [Check("python", False, f"{python} does not exist")], None
+    try:
+        proc = _run([str(python), "-c", _PY_PROBE], env)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [Check("python", False, f"could not run {python}: {exc}")], None
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        checks.append(Check("python", False, f"exit code {proc.returncode}: {tail}"))
+    elif not same_path(lines[1], prefix.path):
+        checks.append(Check("python", False, f"sys.prefix is {lines[1]}, not {prefix.path}"))
+    else:
+        version = lines[0]
+        checks.append(Check("python", True, f"Python {version}, sys.prefix matches"))
+    for tool in ("conda", "mamba"):
+        exe = prefix.executable(tool)
+        if exe is None:
+            continue
+        try:
+            proc = _run([str(exe), "--version"], env)
+            out = (proc.stdout or proc.stderr).strip().splitlines()
+            ok, detail = proc.returncode == 0, (out[-1] if out else "no output")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            ok, detail = False, str(exc)
+        checks.append(Check(tool, ok, detail if ok else f"'{tool} --version' failed: {detail}"))
+    return checks, version
+
+
+def installed_records(prefix: Path) -> list[dict]:
+    records = []
+    for meta in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            records.append(json.loads(meta.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            records.append({"name": meta.stem, "_broken": True})
+    return records
+
+
+def record_paths(record: dict) -> list[str]:
+    data = record.get("paths_data") or {}
+    paths = [p["_path"] for p in data.get("paths", []) if "_path" in p]
+    return paths or list(record.get("files", []))
+
+
+def file_checks(prefix: Path) -> list[Check]:
+    records = installed_records(prefix)
+    broken = [r["name"] for r in records if r.get("_broken")]
+    missing = [f"{r.get('name')}: {p}" for r in records if not r.get("_broken")
+               for p in record_paths(r) if not os.path.lexists(prefix / p)]
+    checks = [Check("conda-meta", not broken,
+                    f"{len(records)} package records" if not broken
+                    else f"unreadable records: {', '.join(broken)}")]
+    detail = (f"all files of {len(records)} packages present" if not missing
+              else f"{len(missing)} missing, e.g. " + "; ".join(missing[:5]))
+    checks.append(Check("files", not missing, detail))
+    return checks
+
+
+def verify_env(path: Path) -> VerifyReport:
+    prefix = require_env(path)
+    checks = [Check("manifest", True, str(prefix.manifest))]
+    smoke, _ = smoke_checks(prefix)
+    checks += smoke
+    checks += file_checks(prefix.path)
+    return VerifyReport(prefix.path, tuple(checks))

@@ -14,11 +14,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from mambaboot import __version__
-from mambaboot.activation import env_delta
+from mambaboot import __version__, activation
 from mambaboot.cleanenv import require_clean_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.engines.base import ProgressCallback, no_progress
@@ -34,7 +33,7 @@ from mambaboot.verify import smoke_checks
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
            engine: str = DEFAULT_ENGINE, progress: ProgressCallback = no_progress,
-           check_shell: bool = True) -> CreateResult:
+           check_shell: bool = True, templates: Sequence[Path] = ()) -> CreateResult:
     """Create the environment described by ``request`` at ``prefix_path``."""
     if check_shell:
         require_clean_shell()
@@ -49,9 +48,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             outcome = backend.install(request, prefix_path, cache, progress)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
-            activation = env_delta.compute(prefix_path, request.name)
-            env_delta.store(prefix_path, activation)
-            _write_activation_scripts(prefix_path, activation)
+            activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
             checks, python_version = smoke_checks(prefix, request.name)
             failed = [c for c in checks if not c.ok]
@@ -105,15 +102,6 @@ def _partial_prefix(prefix: Prefix) -> Iterator[None]:
         if leftovers and isinstance(exc, MambabootError):
             exc.details = ((exc.details or "") + f"\ncould not remove: {leftovers[0]}").strip()
         raise
-
-
-def _write_activation_scripts(prefix: Path, activation: env_delta.Activation) -> None:
-    """Hook for the portable activate.* scripts (written by the activation package)."""
-    try:
-        from mambaboot.activation import scripts
-    except ImportError:
-        return
-    scripts.write_all(prefix, activation)
 
 
 def _platform() -> str:

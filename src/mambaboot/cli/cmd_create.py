@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
+from mambaboot.errors import UsageError
 from mambaboot.locations import DEFAULT_NAME, prefix_dirname, resolve_cache, resolve_root
 from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel, validate_spec
 
@@ -23,6 +25,8 @@ def register(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--offline", action="store_true", help="use only the package cache")
     p.add_argument("--allow-link-scripts", action="store_true",
                    help="run packages' post-link scripts (off by default: they run arbitrary code)")
+    p.add_argument("--template", action="append", default=[], metavar="DIR",
+                   help="copy DIR into the prefix under its own name (repeatable)")
     common_options(p, channels=True)
 
 
@@ -33,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.with_pkgs:
         validate_spec(spec)
     channels = tuple(normalize_channel(c) for c in (args.channels or [DEFAULT_CHANNEL]))
+    templates = tuple(Path(t).expanduser().absolute() for t in args.template)
+    for t in templates:
+        if not t.is_dir():
+            raise UsageError(f"The template {t} is not a directory; pass an existing folder.")
     root = resolve_root(args.root)
     cache = resolve_cache(args.cache, root)
     request = CreateRequest(name=dirname, python=args.pyver, channels=channels,
@@ -40,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                             offline=args.offline, allow_link_scripts=args.allow_link_scripts)
     with ProgressView(enabled=not (args.json or args.quiet)) as view:
         result = session.create(request, root / dirname, cache, engine=args.engine,
-                                progress=view)
+                                progress=view, templates=templates)
     if args.json:
         print_json({"ok": True, **result.to_json()})
     elif not args.quiet:

@@ -17,7 +17,7 @@ DEFAULT_CHANNEL = "conda-forge"
 CHANNEL_ALIAS = "https://conda.anaconda.org"
 MANAGERS = ("conda", "mamba")
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/label/[A-Za-z0-9_.\-]+)?$")
-_SPEC_FORBIDDEN = re.compile(r"[;&|`$<>\n\r\0]")
+_SPEC_FORBIDDEN = re.compile(r"[;&`$\n\r\0]")
 
 
 def normalize_channel(channel: str) -> str:

@@ -1,0 +1,62 @@
+"""CLI: ``python -m mambaboot.devchannel build|serve|synthetic``.
+
+`build DIR` is the README's offline demo: it creates a channel that mambaboot
+can install from with no network at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from mambaboot.devchannel.build import build_demo_channel
+from mambaboot.devchannel.server import ChannelServer
+from mambaboot.devchannel.synthetic import build_synthetic_channel
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mambaboot.devchannel", description="Local conda channels for offline use."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build the demo channel into DIR and print its path")
+    build.add_argument("dir", type=Path)
+    serve = sub.add_parser("serve", help="serve DIR on http://127.0.0.1 until interrupted")
+    serve.add_argument("dir", type=Path)
+    synth = sub.add_parser("synthetic", help="build a synthetic benchmark channel")
+    synth.add_argument("dir", type=Path)
+    synth.add_argument("n", type=int, help="number of packages")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--min-files", type=int, default=20)
+    synth.add_argument("--max-files", type=int, default=200)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        print(build_demo_channel(args.dir).resolve())
+    elif args.command == "synthetic":
+        path = build_synthetic_channel(
+            args.dir, args.n, (args.min_files, args.max_files), seed=args.seed
+        )
+        print(path.resolve())
+    else:
+        if not args.dir.is_dir():
+            print(f"not a directory: {args.dir}", file=sys.stderr)
+            return 2
+        with ChannelServer(args.dir) as server:
+            print(server.url, flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -48,6 +48,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             outcome = backend.install(request, prefix_path, cache, progress)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
+            _drop_cache_tag(prefix_path, cache)
             activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
             checks, python_version = smoke_checks(prefix, request.name)
@@ -102,6 +103,16 @@ def _partial_prefix(prefix: Prefix) -> Iterator[None]:
         if leftovers and isinstance(exc, MambabootError):
             exc.details = ((exc.details or "") + f"\ncould not remove: {leftovers[0]}").strip()
         raise
+
+
+def _drop_cache_tag(prefix: Path, cache: Cache) -> None:
+    """rattler hard-links the cache's CACHEDIR.TAG into the prefix; backup tools that
+    honour cache tags would then skip the whole environment, so it goes."""
+    tag = prefix / "CACHEDIR.TAG"
+    source = cache.pkgs / "CACHEDIR.TAG"
+    with contextlib.suppress(OSError):
+        if tag.is_file() and source.is_file() and tag.samefile(source):
+            tag.unlink()
 
 
 def _platform() -> str:

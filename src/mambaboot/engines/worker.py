@@ -71,10 +71,10 @@ def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
     return {
         "name": record.name.normalized,
         "version": str(record.version),
-        "build": record.build,
-        "subdir": record.subdir,
-        "channel": record.channel,
-        "url": record.url,
+        "build": str(record.build),
+        "subdir": str(record.subdir),
+        "channel": str(record.channel) if record.channel else None,
+        "url": str(record.url),
         "sha256": record.sha256.hex() if record.sha256 else None,
         "md5": record.md5.hex() if record.md5 else None,
         "size": record.size,
@@ -96,7 +96,9 @@ async def create(req: dict[str, Any], emit: Events) -> None:
     await rattler.install(
         records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
         reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
-        requested_specs=[rattler.MatchSpec(s) for s in req["specs"]],
+        # py-rattler 0.28 hands the Python wrapper straight to Rust, which wants
+        # the inner object; without it install() raises a TypeError.
+        requested_specs=[rattler.MatchSpec(s)._match_spec for s in req["specs"]],
     )
     emit("done", records=[record_summary(r) for r in records], engine_version=engine_version())
 

@@ -28,7 +28,7 @@ from mambaboot.locking import env_lock
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
-from mambaboot.verify import smoke_checks
+from mambaboot.verify import installed_records, record_paths, smoke_checks
 
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
@@ -48,7 +48,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             outcome = backend.install(request, prefix_path, cache, progress)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
-            _drop_cache_tag(prefix_path, cache)
+            _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
             checks, python_version = smoke_checks(prefix, request.name)
@@ -105,14 +105,20 @@ def _partial_prefix(prefix: Prefix) -> Iterator[None]:
         raise
 
 
-def _drop_cache_tag(prefix: Path, cache: Cache) -> None:
-    """rattler hard-links the cache's CACHEDIR.TAG into the prefix; backup tools that
-    honour cache tags would then skip the whole environment, so it goes."""
+def _drop_cache_tag(prefix: Path) -> None:
+    """Remove the CACHEDIR.TAG rattler leaves in the prefix (unless a package owns one).
+
+    Backup tools that honour cache tags would otherwise skip the whole
+    environment, which is the opposite of what a rebuildable unit wants.
+    """
     tag = prefix / "CACHEDIR.TAG"
-    source = cache.pkgs / "CACHEDIR.TAG"
+    if not tag.is_file():
+        return
+    for record in installed_records(prefix):
+        if "CACHEDIR.TAG" in record_paths(record):
+            return
     with contextlib.suppress(OSError):
-        if tag.is_file() and source.is_file() and tag.samefile(source):
-            tag.unlink()
+        tag.unlink()
 
 
 def _platform() -> str:

@@ -56,7 +56,7 @@ def _index_json(spec: PackageSpec) -> dict[str, Any]:
     if spec.noarch is not None:
         index["noarch"] = spec.noarch
     else:
-        platform = rattler.Platform(spec.subdir)
+        platform = rattler.Subdir(spec.subdir)
         index["arch"] = str(platform.arch) if platform.arch is not None else None
         index["platform"] = spec.subdir.split("-")[0]
     index.update(spec.extra_index_json)

@@ -174,7 +174,10 @@ class ChannelServer:
         )
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="mambaboot-channel-server", daemon=True
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name="mambaboot-channel-server",
+            daemon=True,
         )
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"

@@ -34,7 +34,7 @@ LinkScriptKind = Literal["pre-link", "post-link", "pre-unlink"]
 
 def current_subdir() -> str:
     """The conda subdir of the machine running the code (e.g. ``linux-64``)."""
-    return str(rattler.Platform.current())
+    return str(rattler.Subdir.current())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: system packages, a venv, the tool, the tests.
+# Usage: bash scripts/test.sh [pytest args...]     (.ci/run calls exactly this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Shells the activation scripts are executed in, and wine for the .bat files.
+missing=()
+for tool in wine zsh fish; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends wine zsh fish >/dev/null
+  else
+    echo "scripts/test.sh: missing ${missing[*]}; install them (Debian: apt-get install wine zsh fish)." >&2
+  fi
+fi
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# Tests must never see a conda/venv/python environment of the caller.
+unset CONDA_PREFIX CONDA_SHLVL CONDA_DEFAULT_ENV PYTHONHOME PYTHONPATH VIRTUAL_ENV MAMBABOOT_ROOT \
+      MAMBABOOT_CACHE PY_ENVS CONDA_PKGS_DIRS || true
+exec .venv/bin/python -m pytest "$@"

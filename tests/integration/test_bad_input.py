@@ -1,0 +1,105 @@
+"""Every bad input: one sentence naming the problem and the fix, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox import Sandbox, snapshot
+
+
+def assert_clean_failure(proc, code: int) -> None:  # noqa: ANN001
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    first = proc.stderr.strip().splitlines()[0]
+    assert first.startswith("mambaboot: ") and first.endswith("."), first
+
+
+BAD_CREATE_ARGS = {
+    "empty name": [""],
+    "separator": ["a/b"],
+    "backslash": ["a\\b"],
+    "dotdot": [".."],
+    "reserved CON": ["CON"],
+    "reserved com1": ["com1"],
+    "forbidden char": ["a:b"],
+    "question mark": ["what?"],
+    "trailing dot": ["name."],
+    "trailing space": ["name "],
+    "too long": ["n" * 101],
+    "pyver abc": ["env", "abc"],
+    "pyver 3.x": ["env", "3.x"],
+    "pyver injection": ["env", "3.12;rm -rf /"],
+    "bad --with": ["env", "--with", "numpy; rm -rf ~"],
+    "unknown engine": ["env", "--engine", "pip"],
+    "unknown flag": ["env", "--frobnicate"],
+    "missing template": ["env", "--template", "/no/such/dir"],
+}
+
+
+@pytest.mark.parametrize("args", BAD_CREATE_ARGS.values(), ids=BAD_CREATE_ARGS.keys())
+def test_bad_create_input_exit_2_and_writes_nothing(
+        sandbox: Sandbox, demo_channel: Path, args: list[str]) -> None:
+    proc = sandbox.run("create", *args, "-c", str(demo_channel))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert snapshot(sandbox.root) == set()
+    sandbox.assert_user_dirs_untouched()
+
+
+@pytest.mark.parametrize("var", ["CONDA_PREFIX", "CONDA_SHLVL", "PYTHONHOME", "PYTHONPATH",
+                                 "VIRTUAL_ENV"])
+def test_active_environment_is_refused(sandbox: Sandbox, demo_channel: Path, var: str) -> None:
+    env = {**sandbox.env, var: "/some/where" if var != "CONDA_SHLVL" else "1"}
+    if var == "PYTHONHOME":  # our own interpreter honours it too: keep it starting
+        env[var] = sys.base_prefix
+    if var == "PYTHONPATH":
+        env[var] = str(sandbox.base / "nothing-here")
+    proc = sandbox.run("create", "e", "-c", str(demo_channel), env=env)
+    assert_clean_failure(proc, 2)
+    assert var in proc.stderr and "one environment per shell" in proc.stderr
+    assert snapshot(sandbox.root) == set()
+
+
+def test_missing_channel_directory_is_exit_1(sandbox: Sandbox, tmp_path: Path) -> None:
+    proc = sandbox.run("create", "e", "-c", str(tmp_path / "no-channel"))
+    assert_clean_failure(proc, 1)
+    assert "does not exist" in proc.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = sandbox.run("create", "e", "-c", str(empty))
+    assert_clean_failure(proc, 1)
+    assert "repodata" in proc.stderr
+    assert snapshot(sandbox.root) == set()
+
+
+def test_unsatisfiable_spec_is_exit_1_with_a_condensed_reason(
+        sandbox: Sandbox, demo_channel: Path) -> None:
+    proc = sandbox.run("create", "e", "3.4", "-c", str(demo_channel))
+    assert_clean_failure(proc, 1)
+    assert "cannot be installed together" in proc.stderr
+    reason = proc.stderr.strip().splitlines()[1:]
+    assert 1 <= len(reason) <= 13 and any("python" in line for line in reason)
+    assert not (sandbox.root / "e_3_4").exists()
+
+
+def test_unknown_package_is_exit_1(sandbox: Sandbox, demo_channel: Path) -> None:
+    proc = sandbox.run("create", "e", "--with", "no-such-package", "-c", str(demo_channel))
+    assert_clean_failure(proc, 1)
+    assert "no-such-package" in proc.stderr
+    assert not (sandbox.root / "e").exists()
+
+
+@pytest.mark.parametrize("command", [["verify", "nope"], ["remove", "nope", "--yes"]])
+def test_commands_on_a_missing_environment(sandbox: Sandbox, command: list[str]) -> None:
+    proc = sandbox.run(*command)
+    assert_clean_failure(proc, 1)
+    assert "mambaboot list" in proc.stderr
+
+
+def test_verbose_shows_the_traceback(sandbox: Sandbox) -> None:
+    proc = sandbox.run("verify", "nope", "-v")
+    assert proc.returncode == 1 and "Traceback" in proc.stderr

@@ -11,6 +11,8 @@ import asyncio
 import hashlib
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -204,6 +206,25 @@ def test_cached_builder_builds_once_atomically(
     assert sorted(p.name for p in tmp_path.iterdir()) == [first.name]
 
 
+def test_cached_builder_prunes_stale_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_build(dest: Path) -> Path:
+        (dest / "noarch").mkdir()
+        (dest / "noarch" / "repodata.json").write_text("{}")
+        return dest
+
+    monkeypatch.setattr(build_mod, "build_demo_channel", fake_build)
+    names = (".building-killed", "demo-0ldkey", "demo-recent", "unrelated")
+    for name in names:
+        (tmp_path / name).mkdir()
+    for name in (".building-killed", "demo-0ldkey", "unrelated"):
+        os.utime(tmp_path / name, (1, 1))
+    current = devchannel.build_demo_channel_cached(tmp_path)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([current.name, "demo-recent", "unrelated"])
+
+
 def test_synthetic_channel(tmp_path: Path) -> None:
     channel = devchannel.build_synthetic_channel(tmp_path / "a", 12, (2, 5), seed=3)
     again = devchannel.build_synthetic_channel(tmp_path / "b", 12, (2, 5), seed=3)
@@ -384,3 +405,23 @@ def test_serve_directory_context(tmp_path: Path) -> None:
     assert faults.count("/hello.txt") == 1
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{url}/hello.txt", timeout=2)
+
+
+def test_cli_serve_until_interrupted(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_text("served")
+    src_root = Path(devchannel.__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src_root), *sys.path[1:]])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mambaboot.devchannel", "serve", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert _get(f"{url}/hello.txt") == (200, b"served")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

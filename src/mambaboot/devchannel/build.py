@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +24,9 @@ from mambaboot.devchannel import catalog, condapkgs
 from mambaboot.devchannel.archive import write_package
 from mambaboot.devchannel.pythonpkg import PY_XY, python_package_spec
 from mambaboot.devchannel.spec import PackageSpec, current_subdir
+
+#: Cache entries (other keys, killed builds) older than this are deleted.
+STALE_AFTER_SECONDS = 3600.0
 
 #: Subdirs the demo channel always has, besides the current platform's.
 EXTRA_SUBDIRS = ("noarch", "win-64", "osx-arm64")
@@ -92,6 +96,23 @@ def demo_channel_key() -> str:
     return h.hexdigest()[:16]
 
 
+def _prune(cache_root: Path, keep: Path, min_age: float = STALE_AFTER_SECONDS) -> None:
+    """Remove killed builds and channels of older builder versions.
+
+    Only entries untouched for `min_age` seconds go, so a build running in a
+    concurrent session is never pulled from under it.
+    """
+    now = time.time()
+    for entry in cache_root.iterdir():
+        if entry == keep or not entry.name.startswith((".building-", "demo-")):
+            continue
+        try:
+            if now - entry.stat().st_mtime > min_age:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def build_demo_channel_cached(cache_root: Path) -> Path:
     """Return ``cache_root/demo-<key>``, building it first if absent.
 
@@ -104,6 +125,7 @@ def build_demo_channel_cached(cache_root: Path) -> Path:
     final = cache_root / f"demo-{demo_channel_key()}"
     if (final / "noarch" / "repodata.json").is_file():
         return final
+    _prune(cache_root, keep=final)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=cache_root))
     try:
         build_demo_channel(tmp)

@@ -305,6 +305,11 @@ def test_installed_files(demo_env: Path) -> None:
     for kind in ("activate.d", "deactivate.d"):
         for ext in ("sh", "bat", "ps1", "fish"):
             assert (demo_env / "etc" / "conda" / kind / f"demo-activate.{ext}").is_file()
+    activate = demo_env / "etc" / "conda" / "activate.d" / "demo-activate.sh"
+    script = '. "$1"; echo "$DEMO_ACTIVATED|$DEMO_HOME"'
+    proc = subprocess.run(["sh", "-c", script, "sh", str(activate)], capture_output=True,
+                          text=True, env={"CONDA_PREFIX": str(demo_env)}, check=True)  # fmt: skip
+    assert proc.stdout.strip() == f"1|{demo_env}/share/demo"
     assert not (demo_env / "share" / "demo-postlink" / "ran.txt").exists(), (
         "rattler must not run post-link scripts unless asked"
     )

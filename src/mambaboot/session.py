@@ -21,7 +21,12 @@ from mambaboot import __version__, activation
 from mambaboot.cleanenv import require_clean_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.engines.base import ProgressCallback, no_progress
-from mambaboot.errors import EnvironmentExistsError, MambabootError, VerificationError
+from mambaboot.errors import (
+    EnvironmentExistsError,
+    MambabootError,
+    UsageError,
+    VerificationError,
+)
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
 from mambaboot.locking import env_lock
@@ -38,6 +43,9 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
     if check_shell:
         require_clean_shell()
     started = time.monotonic()
+    if request.lock and engine != DEFAULT_ENGINE:
+        raise UsageError("--from-lock and --from-bundle use the embedded engine; "
+                         "drop --engine.")
     backend = get_engine(engine)
     prefix = Prefix(prefix_path)
     prefix_path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +67,8 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                     "it was removed, check the channel's packages and try again.")
             prefix.write_manifest({
                 "name": request.name, "specs": request.specs, "requested_python": request.python,
-                "channels": list(request.channels), "engine": backend.name,
+                "channels": list(outcome.channels or request.channels), "engine": backend.name,
+                "source": "lockfile" if request.lock else "solve",
                 "engine_version": outcome.engine_version, "platform": _platform(),
                 "python_version": python_version, "package_count": len(outcome.records),
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -69,7 +78,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
     return CreateResult(
         prefix=prefix_path, name=request.name, python_version=python_version or "",
         package_count=len(outcome.records), engine=backend.name,
-        engine_version=outcome.engine_version, channels=request.channels,
+        engine_version=outcome.engine_version, channels=outcome.channels or request.channels,
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
         written=(prefix_path, cache.root, cache.pkgs),
     )

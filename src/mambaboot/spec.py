@@ -76,6 +76,8 @@ class CreateRequest:
     offline: bool = False
     allow_link_scripts: bool = False
     specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
+    lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
+    bundle: str | None = None               # --from-bundle: directory holding the archives
 
     @property
     def specs(self) -> list[str]:

@@ -1,8 +1,9 @@
-"""``mambaboot create [NAME] [PYVER]``."""
+"""``mambaboot create [NAME] [PYVER]`` (also from environment.yml, a lockfile or a bundle)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from mambaboot.cli.output import print_json
@@ -17,11 +18,17 @@ def register(subs: argparse._SubParsersAction) -> None:
     p = subs.add_parser("create", help="create an environment with python, conda and mamba",
                         description="Create ROOT/NAME[_PYVER] with python (PYVER or latest), "
                                     "conda and mamba.")
-    p.add_argument("name", nargs="?", default=DEFAULT_NAME, help="environment name (default: py)")
+    p.add_argument("name", nargs="?", help="environment name (default: py)")
     p.add_argument("pyver", nargs="?", help="python version such as 3, 3.12 or 3.12.1")
     p.add_argument("--with", dest="with_pkgs", action="append", default=[], metavar="PKG",
                    help="extra package spec (repeatable)")
     p.add_argument("--no-managers", action="store_true", help="do not install conda and mamba")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--file", metavar="YML", help="environment.yml: name, channels, deps")
+    source.add_argument("--from-lock", metavar="FILE",
+                        help="our lock.yml, a pixi.lock or an @EXPLICIT file: no solve")
+    source.add_argument("--from-bundle", metavar="DIR|TAR",
+                        help="a bundle written by 'mambaboot bundle' (works air-gapped)")
     p.add_argument("--offline", action="store_true", help="use only the package cache")
     p.add_argument("--allow-link-scripts", action="store_true",
                    help="run packages' post-link scripts (off by default: they run arbitrary code)")
@@ -30,23 +37,58 @@ def register(subs: argparse._SubParsersAction) -> None:
     common_options(p, channels=True)
 
 
+def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
+    for spec in args.with_pkgs:
+        validate_spec(spec)
+    name, channels = args.name, args.channels
+    specs: tuple[str, ...] | None = None
+    lock = None
+    if args.file:
+        from mambaboot.envfile import read_env_file, with_defaults
+
+        envfile = read_env_file(Path(args.file))
+        name = name or envfile.name
+        channels = channels or list(envfile.channels) or None
+        specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers)
+    elif args.from_lock:
+        lock = str(Path(args.from_lock).absolute())
+        if not Path(lock).is_file():
+            raise UsageError(f"The lockfile {args.from_lock} does not exist; check the path.")
+        specs = ()
+    dirname = prefix_dirname(name or DEFAULT_NAME, args.pyver)
+    if args.from_lock or args.from_bundle:
+        normalized: tuple[str, ...] = ()
+    else:
+        normalized = tuple(normalize_channel(c) for c in (channels or [DEFAULT_CHANNEL]))
+    return dirname, CreateRequest(
+        name=dirname, python=args.pyver, channels=normalized, extra=tuple(args.with_pkgs),
+        managers=not args.no_managers, offline=args.offline,
+        allow_link_scripts=args.allow_link_scripts, specs_override=specs, lock=lock)
+
+
 def run(args: argparse.Namespace) -> int:
     from mambaboot import session
 
-    dirname = prefix_dirname(args.name, args.pyver)
-    for spec in args.with_pkgs:
-        validate_spec(spec)
-    channels = tuple(normalize_channel(c) for c in (args.channels or [DEFAULT_CHANNEL]))
+    if (args.from_lock or args.from_bundle) and (args.with_pkgs or args.pyver):
+        raise UsageError("--from-lock/--from-bundle install exactly what the lock says; "
+                         "drop PYVER and --with.")
+    dirname, request = _request(args)
     templates = tuple(Path(t).expanduser().absolute() for t in args.template)
     for t in templates:
         if not t.is_dir():
             raise UsageError(f"The template {t} is not a directory; pass an existing folder.")
     root = resolve_root(args.root)
     cache = resolve_cache(args.cache, root)
-    request = CreateRequest(name=dirname, python=args.pyver, channels=channels,
-                            extra=tuple(args.with_pkgs), managers=not args.no_managers,
-                            offline=args.offline, allow_link_scripts=args.allow_link_scripts)
-    with ProgressView(enabled=not (args.json or args.quiet)) as view:
+    with contextlib.ExitStack() as stack:
+        if args.from_bundle:
+            from dataclasses import replace
+
+            from mambaboot.bundle import opened_bundle
+
+            lock, pkgs = stack.enter_context(opened_bundle(Path(args.from_bundle).absolute(),
+                                                           cache.root))
+            request = replace(request, lock=str(lock), bundle=str(pkgs), specs_override=())
+        view = stack.enter_context(ProgressView(enabled=not (args.json or args.quiet)))
         result = session.create(request, root / dirname, cache, engine=args.engine,
                                 progress=view, templates=templates)
     if args.json:
@@ -55,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Created {result.prefix}")
         print(f"  {result.package_count} packages, Python {result.python_version} "
               f"(engine {result.engine} {result.engine_version}, {result.seconds:.1f} s)")
+        print(f"  lockfile: {result.prefix / '.mambaboot' / 'lock.yml'}")
         print(f"  package cache: {cache.pkgs}")
         print("Enter it with:")
         print(f"  mambaboot shell {result.prefix}")

@@ -31,6 +31,7 @@ class InstallOutcome:
     engine: str
     engine_version: str
     records: list[dict[str, Any]] = field(default_factory=list)
+    channels: tuple[str, ...] = ()  # as recorded in the lockfile
 
 
 class Engine(ABC):

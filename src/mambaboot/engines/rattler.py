@@ -16,7 +16,13 @@ from typing import Any
 
 from mambaboot.cleanenv import scrubbed_environ
 from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
-from mambaboot.errors import ChannelError, EngineError, SolveError, UsageError
+from mambaboot.errors import (
+    ChannelError,
+    EngineError,
+    MambabootError,
+    SolveError,
+    UsageError,
+)
 from mambaboot.locations import Cache
 from mambaboot.spec import CreateRequest
 
@@ -50,6 +56,8 @@ class RattlerEngine(Engine):
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
                 progress: ProgressCallback = no_progress) -> InstallOutcome:
         payload = {
+            "op": "from-lock" if request.lock else "create", "lock": request.lock,
+            "bundle": request.bundle,
             "channels": list(request.channels), "specs": request.specs,
             "prefix": str(prefix), "pkgs_dir": str(cache.pkgs),
             "repodata_cache": str(cache.repodata), "offline": request.offline,
@@ -92,10 +100,14 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOu
 
 def _outcome(result: dict[str, Any] | None, code: int, stderr: str) -> InstallOutcome:
     if result and result["event"] == "done" and code == 0:
-        return InstallOutcome("rattler", result["engine_version"], result["records"])
+        return InstallOutcome("rattler", result["engine_version"], result["records"],
+                              tuple(result.get("channels", ())))
     if result and result["event"] == "error":
         message = result.get("message", "")
         kind = result.get("kind")
+        if kind == "mambaboot":
+            error = UsageError(message) if result.get("exit_code") == 2 else MambabootError(message)
+            raise error
         if kind == "solve":
             raise SolveError(
                 "The requested packages cannot be installed together; relax the versions "

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 import rattler
@@ -26,6 +27,10 @@ from rattler.exceptions import (
     InvalidMatchSpecError,
     SolverError,
 )
+
+from mambaboot import lockops
+from mambaboot.archives import ensure_archives
+from mambaboot.errors import MambabootError
 
 
 class Events:
@@ -92,15 +97,72 @@ async def create(req: dict[str, Any], emit: Events) -> None:
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
     )
     emit("solved", count=len(records))
+    if req.get("offline"):
+        ensure_archives(lockops.wanted_of(records), Path(req["pkgs_dir"]), offline=True)
+    await _install(records, req, emit)
+    _finish(records, req["channels"], req, emit)
+
+
+async def from_lock(req: dict[str, Any], emit: Events) -> None:
+    """Install exactly the locked records: no solve, every archive verified first."""
+    path = Path(req["lock"])
+    pkgs = Path(req["pkgs_dir"])
+    source = Path(req["bundle"]) if req.get("bundle") else None
+    emit("solve-start", specs=[f"lockfile {path.name}"])
+    if lockops.is_explicit(path):
+        wanted = lockops.read_explicit(path)
+        archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
+                                   source_dir=source)
+        records = await lockops.records_from_archives(wanted, archives)
+        channels = sorted({lockops.channel_of_url(w.url) for w in wanted})
+    else:
+        records, channels = lockops.read_lock(path)
+        archives = ensure_archives(lockops.wanted_of(records), pkgs,
+                                   offline=bool(req.get("offline")), source_dir=source)
+    emit("solved", count=len(records))
+    originals = {r.name.normalized: (str(r.url), r.channel) for r in records}
+    for record in records:
+        archive = archives.get(record.name.normalized)
+        if archive is not None:  # link from the verified local copy, not the network
+            record.url = archive.as_uri()
+    await _install(records, req, emit)
+    for record in records:
+        record.url, record.channel = originals[record.name.normalized]
+    lockops.restore_origins(Path(req["prefix"]), records)
+    _finish(records, channels, req, emit)
+
+
+async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
+                   emit: Events) -> None:
     _test_hook("install")
     await rattler.install(
         records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
         reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
         # py-rattler 0.28 hands the Python wrapper straight to Rust, which wants
         # the inner object; without it install() raises a TypeError.
-        requested_specs=[rattler.MatchSpec(s)._match_spec for s in req["specs"]],
+        requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
     )
-    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version())
+
+
+def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
+            emit: Events) -> None:
+    lock = Path(req["prefix"]) / ".mambaboot" / "lock.yml"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lockops.write_lock(records, channels, lock)
+    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version(),
+         channels=channels)
+
+
+async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
+    """Rewrite the prefix's lockfile from conda-meta (after conda/mamba changed the env)."""
+    prefix = Path(req["prefix"])
+    records = lockops.prefix_records(prefix)
+    lockops.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
+    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version(),
+         channels=req["channels"])
+
+
+OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock}
 
 
 def engine_version() -> str:
@@ -125,8 +187,11 @@ def main() -> int:
     emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))
     request = json.loads(sys.stdin.read())
     try:
-        asyncio.run(create(request, emit))
-    except Exception as exc:
+        asyncio.run(OPS[request.get("op", "create")](request, emit))
+    except MambabootError as exc:  # ours: already one sentence with the fix
+        emit("error", kind="mambaboot", exit_code=exc.exit_code, message=exc.message)
+        return 1
+    except Exception as exc:  # every failure is reported to the parent
         emit("error", kind=classify(exc), type=type(exc).__name__, message=str(exc))
         return 1
     return 0

@@ -1,0 +1,181 @@
+"""Package archives: streaming hashes and verified fetches into the cache.
+
+A lockfile is only worth something if every byte that gets linked matches the
+sha256 it names. Archives are fetched to a temp file, hashed while streaming,
+and renamed into place only when the digest matches; a mismatching copy
+already in the cache is deleted (so the next run fetches it afresh) and the
+create stops before anything is linked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from mambaboot.errors import MambabootError
+
+CHUNK = 1 << 20
+#: rattler's cache writes ``NAME-VERSION-BUILD.lock``: 8 bytes revision + 32 bytes sha256.
+_RATTLER_LOCK_SIZE = 40
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One archive a lockfile asks for."""
+
+    name: str
+    file_name: str
+    url: str
+    sha256: str
+
+    @property
+    def dist(self) -> str:
+        """``NAME-VERSION-BUILD``: the archive name without .conda/.tar.bz2."""
+        for ext in (".conda", ".tar.bz2"):
+            if self.file_name.endswith(ext):
+                return self.file_name[: -len(ext)]
+        return self.file_name
+
+
+class HashMismatchError(MambabootError):
+    """An archive's bytes are not the ones the lockfile names."""
+
+
+class MissingPackagesError(MambabootError):
+    """--offline and the cache does not hold everything."""
+
+
+def rattler_cached_sha256(pkgs: Path, dist: str) -> str | None:
+    """The sha256 rattler recorded when it extracted ``dist`` into the cache (None if absent)."""
+    lock = pkgs / f"{dist}.lock"
+    try:
+        data = lock.read_bytes()
+    except OSError:
+        return None
+    if len(data) != _RATTLER_LOCK_SIZE or not (pkgs / dist / "info").is_dir():
+        return None
+    return data[8:].hex()
+
+
+def _mismatch(want: Wanted, actual: str, where: str) -> HashMismatchError:
+    return HashMismatchError(
+        f"The archive of {want.name} ({want.file_name}) from {where} does not match the lockfile "
+        f"(expected sha256 {want.sha256}, got {actual}); nothing was installed, check the "
+        "channel or mirror (a corrupt cached copy was deleted, so a retry fetches it afresh).")
+
+
+def _copy_verified(source: Path, want: Wanted, dest: Path, where: str) -> Path:
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as src, tmp.open("wb") as out:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != want.sha256:
+            raise _mismatch(want, digest.hexdigest(), where)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _download_verified(url: str, want: Wanted, dest: Path) -> Path:
+    import httpx
+
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    digest = hashlib.sha256()
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
+            if resp.status_code != 200:
+                raise MambabootError(
+                    f"Downloading {want.file_name} failed (HTTP {resp.status_code} from {url}); "
+                    "check the channel URL or use --offline with a filled cache.")
+            with tmp.open("wb") as out:
+                for chunk in resp.iter_bytes(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+        if digest.hexdigest() != want.sha256:
+            raise _mismatch(want, digest.hexdigest(), url)
+        os.replace(tmp, dest)
+    except httpx.HTTPError as exc:
+        raise MambabootError(
+            f"Downloading {want.file_name} from {url} failed ({exc}); check the network or use "
+            "--offline with a filled cache.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def local_path(url: str) -> Path | None:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if not parsed.scheme:
+        return Path(url)
+    return None
+
+
+def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = False,
+                    source_dir: Path | None = None,
+                    need_archive: bool = False) -> dict[str, Path | None]:
+    """Make every wanted archive available and verified; map name -> archive (or None).
+
+    None means "rattler's extracted copy in the cache already carries this
+    sha256", which is as good as the archive and needs no bytes moved.
+    ``source_dir`` (a bundle) is used instead of the URLs.
+    """
+    pkgs.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Path | None] = {}
+    missing: list[Wanted] = []
+    for want in wanted:
+        archive = pkgs / want.file_name
+        if archive.is_file():
+            actual = sha256_file(archive)
+            if actual != want.sha256:
+                archive.unlink()
+                raise _mismatch(want, actual, f"the package cache ({archive})")
+            result[want.name] = archive
+        elif source_dir is not None:
+            src = source_dir / want.file_name
+            if not src.is_file():
+                raise MissingPackagesError(
+                    f"The bundle has no {want.file_name}; rebuild it with 'mambaboot bundle'.")
+            result[want.name] = _copy_verified(src, want, archive, f"the bundle ({src})")
+        elif not need_archive and rattler_cached_sha256(pkgs, want.dist) == want.sha256:
+            result[want.name] = None
+        elif offline:
+            missing.append(want)
+        elif (path := local_path(want.url)) is not None:
+            if not path.is_file():
+                raise MambabootError(f"The archive {path} named by the lockfile does not exist; "
+                                     "check that the channel directory is still there.")
+            result[want.name] = _copy_verified(path, want, archive, str(path))
+        else:
+            result[want.name] = _download_verified(want.url, want, archive)
+    if missing:
+        names = ", ".join(w.file_name for w in missing)
+        raise MissingPackagesError(
+            f"--offline, but {len(missing)} package(s) are not in the cache ({names}); run the "
+            "same command once without --offline, or create from a bundle (mambaboot bundle).")
+    return result
+
+
+def copy_into(archives: Iterable[Path], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for archive in archives:
+        shutil.copy2(archive, folder / archive.name)

@@ -1,0 +1,77 @@
+"""``bundle ENV OUT`` and ``create --from-bundle OUT``: rebuild with no network at all.
+
+A bundle is a folder (or one ``.tar`` of it) holding ``lock.yml``, every
+package archive under ``pkgs/`` and a small ``bundle.json``. Every archive is
+verified against the lockfile's sha256 when the bundle is written *and* when it
+is used, so a bundle carried on a USB stick cannot smuggle in other bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mambaboot import __version__
+from mambaboot.errors import UsageError
+
+BUNDLE_MARKER = "bundle.json"
+
+
+def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
+    """Write the bundle for the environment whose lockfile is ``lock``."""
+    from mambaboot import lockops
+    from mambaboot.archives import copy_into, ensure_archives
+
+    records, _ = lockops.read_lock(lock)
+    archives = ensure_archives(lockops.wanted_of(records), pkgs, need_archive=True)
+    as_tar = out.suffix == ".tar"
+    folder = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent)) if as_tar else out
+    try:
+        if not as_tar and out.exists() and any(out.iterdir()):
+            raise UsageError(f"{out} exists and is not empty; choose a new folder or a .tar name.")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(lock, folder / "lock.yml")
+        copy_into([a for a in archives.values() if a is not None], folder / "pkgs")
+        (folder / BUNDLE_MARKER).write_text(json.dumps(
+            {"format": 1, "mambaboot_version": __version__, "packages": len(records)}) + "\n")
+        if as_tar:
+            tmp = out.with_name(out.name + ".part")
+            with tarfile.open(tmp, "w") as tar:
+                for item in sorted(folder.rglob("*")):
+                    tar.add(item, arcname=str(item.relative_to(folder)), recursive=False)
+            tmp.replace(out)
+    finally:
+        if as_tar:
+            shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+@contextlib.contextmanager
+def opened_bundle(path: Path, scratch: Path) -> Iterator[tuple[Path, Path]]:
+    """Yield (lockfile, archive folder) of a bundle folder or .tar (extracted safely)."""
+    if path.is_file() and tarfile.is_tarfile(path):
+        scratch.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".bundle-", dir=scratch))
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(folder, filter="data")  # refuses ../, absolute paths, devices
+            yield _check(folder, path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    elif path.is_dir():
+        yield _check(path, path)
+    else:
+        raise UsageError(f"The bundle {path} is neither a folder nor a .tar; "
+                         "write one with 'mambaboot bundle ENV OUT'.")
+
+
+def _check(folder: Path, given: Path) -> tuple[Path, Path]:
+    if not (folder / BUNDLE_MARKER).is_file() or not (folder / "lock.yml").is_file():
+        raise UsageError(f"{given} is not a mambaboot bundle (no bundle.json/lock.yml); "
+                         "write one with 'mambaboot bundle ENV OUT'.")
+    return folder / "lock.yml", folder / "pkgs"

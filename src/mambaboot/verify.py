@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mambaboot.activation import env_delta
 from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.integrity import Drift, check_files, compare_with_lock, locked_packages
 from mambaboot.prefix import Prefix, require_env
 from mambaboot.results import Check, VerifyReport
 
@@ -86,17 +87,40 @@ def record_paths(record: dict) -> list[str]:
     return paths or list(record.get("files", []))
 
 
-def file_checks(prefix: Path) -> list[Check]:
+def _listing(items: list[str], what: str) -> str:
+    head = "; ".join(items[:5])
+    more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+    return f"{len(items)} {what}: {head}{more}"
+
+
+def file_checks(prefix: Path, lockfile: Path | None = None) -> list[Check]:
+    """conda-meta readable, every file present and unmodified, packages as locked."""
     records = installed_records(prefix)
     broken = [r["name"] for r in records if r.get("_broken")]
-    missing = [f"{r.get('name')}: {p}" for r in records if not r.get("_broken")
-               for p in record_paths(r) if not os.path.lexists(prefix / p)]
+    good = [r for r in records if not r.get("_broken")]
     checks = [Check("conda-meta", not broken,
                     f"{len(records)} package records" if not broken
                     else f"unreadable records: {', '.join(broken)}")]
-    detail = (f"all files of {len(records)} packages present" if not missing
-              else f"{len(missing)} missing, e.g. " + "; ".join(missing[:5]))
-    checks.append(Check("files", not missing, detail))
+    drift = Drift()
+    check_files(prefix, good, drift)
+    problems = [_listing(items, what) for items, what in
+                ((drift.missing, "missing"), (drift.modified, "modified")) if items]
+    checks.append(Check("files", not problems,
+                        "; ".join(problems) if problems else
+                        f"{drift.files_checked} files of {len(good)} packages intact "
+                        f"({drift.bytes_hashed / 1e6:.1f} MB hashed)"))
+    if lockfile is not None and lockfile.is_file():
+        try:
+            locked = locked_packages(lockfile)
+        except (OSError, ValueError, AttributeError) as exc:
+            checks.append(Check("lockfile", False, f"cannot read {lockfile}: {exc}"))
+            return checks
+        compare_with_lock(good, locked, drift)
+        problems = [_listing(items, what) for items, what in
+                    ((drift.added, "not in the lockfile"), (drift.removed, "missing packages"),
+                     (drift.changed, "changed")) if items]
+        checks.append(Check("lockfile", not problems, "; ".join(problems) if problems
+                            else f"{len(locked)} packages match {lockfile.name}"))
     return checks
 
 
@@ -105,5 +129,5 @@ def verify_env(path: Path) -> VerifyReport:
     checks = [Check("manifest", True, str(prefix.manifest))]
     smoke, _ = smoke_checks(prefix)
     checks += smoke
-    checks += file_checks(prefix.path)
+    checks += file_checks(prefix.path, prefix.lockfile)
     return VerifyReport(prefix.path, tuple(checks))

@@ -1,20 +1,52 @@
 """Entering an environment: the activation model and the per-shell scripts.
 
 ``prepare`` is what ``create`` calls once the engine has installed packages:
-it computes and stores the activation and writes everything into the prefix
-that makes the environment enterable without any shell hook.
+it copies ``--template`` folders, makes condabin batch files relocatable,
+writes the portable ``activate.*`` scripts and computes + stores the
+activation (with the measured effects of activate.d scripts) that ``run`` and
+``shell`` apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mambaboot.activation import env_delta
 
+if TYPE_CHECKING:
+    from mambaboot.activation.via_template import Activator
+
+
+def activators() -> list[Activator]:
+    """One activator per shell. Imported lazily: ``run`` needs only ``env_delta``."""
+    from mambaboot.activation.bash import BashActivator
+    from mambaboot.activation.batch import BatchActivator
+    from mambaboot.activation.fish import FishActivator
+    from mambaboot.activation.powershell import PowerShellActivator
+
+    return [BashActivator(), FishActivator(), BatchActivator(), PowerShellActivator()]
+
+
+def write_scripts(prefix: Path, activation: env_delta.Activation) -> list[Path]:
+    """Write every shell's activation scripts into the prefix."""
+    written: list[Path] = []
+    for activator in activators():
+        written += activator.generate(prefix, activation)
+    return written
+
 
 def prepare(prefix: Path, name: str, templates: Sequence[Path] = ()) -> env_delta.Activation:
-    """Compute + store the activation, write activate.* scripts, copy ``--template`` dirs."""
+    """Templates, condabin fix-up, activate.* scripts, then compute + store the activation."""
+    from mambaboot.activation.seed_files import copy_templates, relocate_condabin
+
+    copy_templates(prefix, templates)
+    relocate_condabin(prefix)
     activation = env_delta.compute(prefix, name)
+    write_scripts(prefix, activation)
     env_delta.store(prefix, activation)
     return activation
+
+
+__all__ = ["activators", "env_delta", "prepare", "write_scripts"]

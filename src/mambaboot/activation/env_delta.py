@@ -3,7 +3,14 @@
 It is computed once (at create, and again when ``conda-meta`` changes) and
 stored in ``.mambaboot/activation.json`` with every occurrence of the prefix
 replaced by a token, so the stored file stays true after the folder moves.
-``mambaboot run`` reads it without importing the engine.
+``mambaboot run`` reads it without importing the engine (or anything heavy:
+this module and ``activate_d`` use the standard library only).
+
+Two layers are kept apart because the generated scripts treat them
+differently: ``variables``/``path`` are what mambaboot itself sets (the scripts
+write them out), while ``scripted``/``unset``/``extra_path`` are the measured
+effects of the packages' ``etc/conda/activate.d`` scripts (the scripts run those
+packages' scripts themselves; ``run`` and ``shell`` apply the measured result).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from pathlib import Path
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
 
 PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 IS_WINDOWS = sys.platform == "win32"
 
 
@@ -31,22 +38,35 @@ class Activation:
     path: tuple[str, ...]
     variables: dict[str, str] = field(default_factory=dict)
     stamp: float = 0.0  # conda-meta mtime when computed
+    #: Variables the activate.d scripts set or changed (values may hold the token).
+    scripted: dict[str, str] = field(default_factory=dict)
+    #: Variables the activate.d scripts removed.
+    unset: tuple[str, ...] = ()
+    #: PATH entries the activate.d scripts added in front (may hold the token).
+    extra_path: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {"version": FORMAT_VERSION, "name": self.name, "path": list(self.path),
-                "variables": self.variables, "conda_meta_mtime": self.stamp}
+                "variables": self.variables, "conda_meta_mtime": self.stamp,
+                "activate_d": {"set": self.scripted, "unset": list(self.unset),
+                               "path": list(self.extra_path)}}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Activation:
+        scripts: dict = dict(data.get("activate_d") or {})  # type: ignore[call-overload]
         return cls(name=str(data["name"]), path=tuple(data["path"]),  # type: ignore[arg-type]
                    variables=dict(data["variables"]),  # type: ignore[call-overload]
-                   stamp=float(data.get("conda_meta_mtime", 0.0)))  # type: ignore[arg-type]
+                   stamp=float(data.get("conda_meta_mtime", 0.0)),  # type: ignore[arg-type]
+                   scripted=dict(scripts.get("set", {})), unset=tuple(scripts.get("unset", ())),
+                   extra_path=tuple(scripts.get("path", ())))
 
     def resolve(self, prefix: Path) -> tuple[list[str], dict[str, str]]:
         """Absolute PATH entries and variable values for a prefix at its current place."""
         root = str(prefix)
-        paths = [str(prefix / rel) if rel else root for rel in self.path]
-        values = {k: v.replace(PREFIX_TOKEN, root) for k, v in self.variables.items()}
+        paths = [p.replace(PREFIX_TOKEN, root) for p in self.extra_path]
+        paths += [str(prefix / rel) if rel else root for rel in self.path]
+        merged = {**self.variables, **self.scripted}
+        values = {k: v.replace(PREFIX_TOKEN, root) for k, v in merged.items()}
         return paths, values
 
 
@@ -57,8 +77,8 @@ def conda_meta_mtime(prefix: Path) -> float:
         return 0.0
 
 
-def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> Activation:
-    """The base activation conda itself would apply for this prefix."""
+def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> Activation:
+    """What conda itself sets for this prefix, before any package's activate.d script."""
     env_name = name or prefix.name
     variables = {
         "CONDA_PREFIX": PREFIX_TOKEN,
@@ -70,9 +90,20 @@ def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -
     return Activation(env_name, bin_dirs(windows), variables, conda_meta_mtime(prefix))
 
 
+def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS,
+            *, run_scripts: bool = True) -> Activation:
+    """The base activation plus the measured effects of the packages' activate.d scripts."""
+    activation = base(prefix, name, windows)
+    if not run_scripts or windows != IS_WINDOWS:
+        return activation  # another platform's scripts cannot be run from here
+    from mambaboot.activation import activate_d
+
+    return activate_d.measure(prefix, activation)
+
+
 def store(prefix: Path, activation: Activation) -> Path:
     path = prefix / META_DIR / ACTIVATION
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(activation.to_json(), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
@@ -105,6 +136,9 @@ def apply(activation: Activation, prefix: Path,
     """A full child environment: the parent's, plus the activation, PATH prepended."""
     env = dict(os.environ if environ is None else environ)
     paths, values = activation.resolve(prefix)
+    for name in activation.unset:
+        env.pop(name, None)
     env.update(values)
-    env["PATH"] = os.pathsep.join([*paths, env.get("PATH", "")]).rstrip(os.pathsep)
+    path_key = next((k for k in env if k.upper() == "PATH"), "PATH") if IS_WINDOWS else "PATH"
+    env[path_key] = os.pathsep.join([*paths, env.get(path_key, "")]).rstrip(os.pathsep)
     return env

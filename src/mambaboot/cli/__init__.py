@@ -13,6 +13,13 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["run"]:
+        # The hot path: no argparse, no rich, no engine (see cmd_run.fast_main).
+        from mambaboot.cli.cmd_run import fast_main
+
+        code = fast_main(args_list[1:])
+        if code is not None:
+            return code
     from mambaboot.cli.parser import build_parser, command_module
 
     parser = build_parser()

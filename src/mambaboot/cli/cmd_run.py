@@ -1,0 +1,92 @@
+"""``mambaboot run ENV -- COMMAND [ARGS...]``.
+
+``fast_main`` parses the few options ``run`` has by hand, because it is on the
+hot path: argparse, rich and the engine are never imported. Anything unusual
+(``--help``, an unknown option) falls back to the full argparse CLI, which
+prints proper usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+_VALUE_OPTIONS = ("--root", "--cache")
+_FLAGS = ("-v", "--verbose", "-q", "--quiet")
+
+
+def register(subs: argparse._SubParsersAction) -> None:
+    import argparse
+
+    from mambaboot.cli.parser import common_options
+
+    p = subs.add_parser(
+        "run", help="run one command inside an environment",
+        description="Run COMMAND with the environment applied (PATH, CONDA_PREFIX, activate.d "
+                    "effects). Exit code, signals and output are the command's own.")
+    p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
+                   help="the command and its arguments, after --")
+    common_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    return _run(args.env, args.root, argv)
+
+
+def _run(env: str, root: str | None, argv: list[str]) -> int:
+    from mambaboot import run as runner
+    from mambaboot.locations import resolve_env, resolve_root
+
+    return runner.run(resolve_env(env, resolve_root(root)), argv)
+
+
+def parse_fast(args: Sequence[str]) -> tuple[str, str | None, bool, list[str]] | None:
+    """``[options] ENV [--] COMMAND...`` -> (env, root, verbose, argv); None to fall back."""
+    root: str | None = None
+    verbose = False
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        opt, eq, value = args[i].partition("=")
+        if opt in _VALUE_OPTIONS:
+            if not eq:
+                if i + 1 >= len(args):
+                    return None
+                i += 1
+                value = args[i]
+            if opt == "--root":
+                root = value
+        elif opt in _FLAGS and not eq:
+            verbose = verbose or opt in ("-v", "--verbose")
+        else:
+            return None  # --help, --json, typos: argparse explains
+        i += 1
+    if i >= len(args) or args[i] == "--":
+        return None
+    env, rest = args[i], list(args[i + 1:])
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    return env, root, verbose, rest
+
+
+def fast_main(args: Sequence[str]) -> int | None:
+    """Run without argparse; None when the arguments need the full parser."""
+    parsed = parse_fast(args)
+    if parsed is None:
+        return None
+    env, root, verbose, argv = parsed
+    try:
+        return _run(env, root, argv)
+    except Exception as exc:
+        from mambaboot.cli.output import report_error
+
+        return report_error(exc, verbose=verbose, as_json=False)
+
+
+__all__ = ["fast_main", "parse_fast", "register", "run"]

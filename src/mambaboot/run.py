@@ -1,0 +1,97 @@
+"""``mambaboot run ENV -- COMMAND``: one command with the environment applied.
+
+This is the hot path (a user may call it thousands of times from scripts), so
+it reads the stored activation and hands over: ``execve`` on POSIX, so the
+command *becomes* this process (signals, stdin/stdout/stderr and the exit code
+are its own, nothing is buffered); on Windows, where exec is an emulation that
+breaks console handling, a child process whose exit code is returned. Only the
+standard library and small mambaboot modules are imported: never the engine
+or rich.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mambaboot.activation import env_delta
+from mambaboot.cleanenv import require_clean_shell
+from mambaboot.errors import MambabootError, UsageError
+from mambaboot.prefix import require_env
+
+IS_WINDOWS = sys.platform == "win32"
+
+
+class CommandNotFoundError(MambabootError):
+    """The command is not on the environment's PATH (nor the inherited one)."""
+
+    exit_code = 127
+
+
+class CommandNotRunnableError(MambabootError):
+    """The command exists but cannot be executed (permissions, bad format)."""
+
+    exit_code = 126
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``run`` will execute: the resolved program, its argv and environment."""
+
+    executable: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
+
+
+def plan(env_path: Path, argv: Sequence[str],
+         environ: Mapping[str, str] | None = None) -> Plan:
+    """Validate the environment and find the program, without running anything."""
+    if not argv:
+        raise UsageError("No command given; use 'mambaboot run ENV -- COMMAND [ARGS...]'.")
+    require_clean_shell(environ)
+    prefix = require_env(env_path)
+    activation = env_delta.current(prefix.path)
+    env = env_delta.apply(activation, prefix.path, environ)
+    path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
+    found = shutil.which(argv[0], path=path_value)
+    if found is None:
+        dirs = ", ".join(p or "." for p in activation.path)
+        raise CommandNotFoundError(
+            f"'{argv[0]}' was not found in {prefix.path} ({dirs}) nor on the inherited PATH; "
+            f"install it into the environment (mambaboot run {prefix.path} -- mamba install "
+            f"...) or check the spelling.")
+    return Plan(found, tuple(argv), env)
+
+
+def execute(p: Plan) -> int:
+    """Run the plan. On POSIX this does not return unless exec itself fails."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if not IS_WINDOWS:
+            os.execve(p.executable, list(p.argv), p.env)  # noqa: S606 - exec is the point
+        return _child(p)  # pragma: no cover - Windows
+    except OSError as exc:
+        raise CommandNotRunnableError(
+            f"'{p.argv[0]}' ({p.executable}) could not be started: {exc.strerror or exc}; "
+            "check that it is an executable for this platform.") from exc
+
+
+def _child(p: Plan) -> int:  # pragma: no cover - exercised on Windows
+    import signal
+    import subprocess
+
+    # Ctrl-C goes to the whole console: let the child decide, and wait for it.
+    previous = signal.signal(signal.SIGINT, lambda *_: None)  # not SIG_IGN: inherited
+    try:
+        return subprocess.run([p.executable, *p.argv[1:]], env=p.env, check=False).returncode
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(env_path: Path, argv: Sequence[str]) -> int:
+    return execute(plan(env_path, argv))

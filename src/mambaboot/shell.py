@@ -1,0 +1,145 @@
+"""``mambaboot shell ENV``: a fresh child shell with the environment active.
+
+The child shell sources the environment's own portable ``activate.*`` script,
+so ``shell`` and manual activation can never disagree, and packages'
+activate.d scripts run in the real shell as conda runs them. Nothing is
+installed into the user's shell: bash gets ``--rcfile``, zsh a private
+``ZDOTDIR``, fish ``--init-command``, cmd.exe ``/D /K`` (AutoRun skipped) and
+PowerShell ``-NoExit -NoProfile``. The user's own startup files are read only
+with ``--rc``. The small startup files live in ``PREFIX/.mambaboot/`` (never in
+a global temp dir) and are removed when the shell exits. Exiting the child
+leaves the parent exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mambaboot.cleanenv import require_clean_shell
+from mambaboot.errors import ActiveEnvironmentError, UsageError
+from mambaboot.fsutil import remove_tree
+from mambaboot.prefix import require_env
+
+IS_WINDOWS = sys.platform == "win32"
+SHELLS = ("cmd", "powershell", "bash", "zsh", "fish")
+_ALIASES = {"pwsh": "powershell", "cmd.exe": "cmd", "powershell.exe": "powershell"}
+
+
+def detect_shell(environ: Mapping[str, str] | None = None) -> str:
+    """The shell we were started from (shellingham), else the platform default."""
+    env = os.environ if environ is None else environ
+    try:
+        import shellingham
+
+        name = shellingham.detect_shell()[0].lower()
+    except (ImportError, RuntimeError, OSError):  # shellingham.ShellDetectionFailure
+        name = "cmd" if IS_WINDOWS else Path(env.get("SHELL", "bash")).name
+    name = _ALIASES.get(name, name)
+    return name if name in SHELLS else ("cmd" if IS_WINDOWS else "bash")
+
+
+def refuse_nesting(environ: Mapping[str, str] | None = None) -> None:
+    """One environment per shell: never nest, never switch."""
+    env = os.environ if environ is None else environ
+    if env.get("MAMBABOOT_ENV"):
+        raise ActiveEnvironmentError(
+            f"This shell is already inside the environment {env['MAMBABOOT_ENV']}; "
+            "type 'exit' to leave it first (mambaboot never nests or switches environments).")
+    require_clean_shell(env)
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str] | str  # a string only for cmd.exe, whose quoting is its own
+    env: dict[str, str]
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _fish_quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
+          environ: Mapping[str, str] | None = None) -> Launch:
+    """The command line and environment that start ``shell`` inside ``prefix``."""
+    env = dict(os.environ if environ is None else environ)
+    exe = _find(shell)
+    if shell == "bash":
+        rcfile = workdir / "bashrc"
+        user = '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n' if rc else ""
+        rcfile.write_text(user + f". {_sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
+        return Launch([exe, "--rcfile", str(rcfile), "-i"], env)
+    if shell == "zsh":
+        user_dir = env.get("ZDOTDIR") or env.get("HOME", "")
+        restore = (f"ZDOTDIR={_sh_quote(env['ZDOTDIR'])}\n" if env.get("ZDOTDIR")
+                   else "unset ZDOTDIR\n")
+        user = (f"[ -f {_sh_quote(user_dir + '/.zshrc')} ] && "
+                f". {_sh_quote(user_dir + '/.zshrc')}\n") if rc else ""
+        (workdir / ".zshrc").write_text(
+            restore + user + f". {_sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
+        env["ZDOTDIR"] = str(workdir)
+        return Launch([exe, "-i"] + ([] if rc else ["--no-globalrcs"]), env)
+    if shell == "fish":
+        init = f"source {_fish_quote(str(prefix / 'activate.fish'))}"
+        return Launch([exe, "-i", *([] if rc else ["--no-config"]), "--init-command", init], env)
+    if shell == "cmd":
+        # /D skips AutoRun; the path travels in a variable so no character in it
+        # (& ^ % ...) is ever parsed by cmd.exe.
+        env["_MAMBABOOT_ACTIVATE"] = str(prefix / "activate.bat")
+        return Launch(f'"{exe}" /D /V:OFF /K call "%_MAMBABOOT_ACTIVATE%"', env)
+    if shell == "powershell":
+        script = str(prefix / "activate.ps1").replace("'", "''")
+        return Launch([exe, "-NoLogo", "-NoExit", *([] if rc else ["-NoProfile"]),
+                       "-ExecutionPolicy", "Bypass", "-Command", f". '{script}'"], env)
+    raise UsageError(f"Unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}.")
+
+
+def _find(shell: str) -> str:
+    names = {"powershell": ("pwsh", "powershell"), "cmd": ("cmd",)}.get(shell, (shell,))
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise UsageError(f"The shell {shell!r} is not installed (looked for {', '.join(names)} on "
+                     "PATH); install it or pick another with --shell.")
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A no-op handler, not SIG_IGN: an ignored signal would stay ignored in the child."""
+
+
+@contextlib.contextmanager
+def _workdir(prefix: Path) -> Iterator[Path]:
+    folder = prefix / ".mambaboot" / f"shell-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        remove_tree(folder)
+
+
+def start(env_path: Path, shell: str | None = None, *, rc: bool = False) -> int:
+    """Run the child shell until the user exits it; return its exit code."""
+    refuse_nesting()
+    prefix = require_env(env_path)
+    chosen = shell or detect_shell()
+    with _workdir(prefix.path) as workdir:
+        launch = build(chosen, prefix.path, workdir, rc=rc)
+        # The terminal sends Ctrl-C to the whole process group: the shell handles it,
+        # we just keep waiting.
+        previous = signal.signal(signal.SIGINT, _ignore)
+        try:
+            return subprocess.run(launch.argv, env=launch.env, check=False).returncode
+        finally:
+            signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,64 @@
+"""``mambaboot lock ENV [--format rattler|explicit|environment-yml] [-o FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mambaboot.cli.output import print_json
+from mambaboot.cli.parser import common_options
+from mambaboot.locations import resolve_env, resolve_root
+from mambaboot.prefix import require_env
+
+FORMATS = ("rattler", "explicit", "environment-yml")
+
+
+def register(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser("lock", help="refresh the lockfile from conda-meta; export it",
+                        description="Rewrite ENV/.mambaboot/lock.yml from what is installed now "
+                                    "(after conda/mamba changed the env) and optionally export.")
+    p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
+    p.add_argument("--format", choices=FORMATS, default="rattler",
+                   help="rattler (lock.yml, default), explicit (@EXPLICIT with sha256) or "
+                        "environment-yml (requested specs)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the export here (default: "
+                   "stdout for explicit/environment-yml)")
+    common_options(p)
+
+
+def environment_yml(name: str, channels: list[str], specs: list[str]) -> str:
+    import yaml
+
+    return yaml.safe_dump({"name": name, "channels": channels, "dependencies": specs},
+                          sort_keys=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mambaboot import lockops
+
+    prefix = require_env(resolve_env(args.env, resolve_root(args.root)))
+    manifest = prefix.read_manifest()
+    channels = list(manifest.get("channels", []))
+    records = lockops.prefix_records(prefix.path)
+    lockops.write_lock(records, channels, prefix.lockfile)
+    text = None
+    if args.format == "explicit":
+        text = lockops.explicit_text(records)
+    elif args.format == "environment-yml":
+        text = environment_yml(manifest.get("name", prefix.name), channels,
+                               list(manifest.get("specs", [])))
+    written = prefix.lockfile
+    if text is not None and args.output:
+        written = Path(args.output)
+        written.write_text(text, encoding="utf-8")
+    if args.json:
+        print_json({"ok": True, "lockfile": str(prefix.lockfile), "packages": len(records),
+                    "format": args.format, "output": str(written) if text else None})
+    elif text is not None and not args.output:
+        sys.stdout.write(text)
+    elif not args.quiet:
+        print(f"Locked {len(records)} packages in {prefix.lockfile}")
+        if text is not None:
+            print(f"Exported {args.format} to {written}")
+    return 0

@@ -27,20 +27,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mambaboot.engines.base import ProgressCallback, no_progress
-from mambaboot.engines.download import (
-    ChecksumError,
-    HttpSettings,
-    download_verified,
-    fetch_text,
-    make_client,
-    normalize_digest,
-    sha256_file,
-)
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.locations import Cache
 from mambaboot.results import JsonResult
+
+if TYPE_CHECKING:  # httpx costs ~60 ms: only loaded when something is really fetched
+    from mambaboot.engines.download import HttpSettings
 
 #: The pinned default; bump deliberately (and the README) after trying the new release.
 MICROMAMBA_VERSION = "2.3.3-0"
@@ -169,6 +164,8 @@ def require_cached(cache: Cache, version: str, subdir: str) -> BinaryInfo:
 
 def verify_cached(cache: Cache, version: str, subdir: str, pin: str | None = None) -> BinaryInfo:
     """Re-hash the cached binary against its record (and the pin); raise when it differs."""
+    from mambaboot.engines.download import ChecksumError, normalize_digest, sha256_file
+
     info = require_cached(cache, version, subdir)
     actual = sha256_file(info.path)
     expected = normalize_digest(pin, "--micromamba-sha256") if pin else info.sha256
@@ -184,6 +181,8 @@ def ensure(cache: Cache, *, version: str = MICROMAMBA_VERSION, subdir: str | Non
            offline: bool = False, progress: ProgressCallback = no_progress,
            settings: HttpSettings | None = None) -> BinaryInfo:
     """Return a verified binary: the cached one, or freshly fetched from ``source``."""
+    from mambaboot.engines.download import ChecksumError, HttpSettings
+
     version, subdir = check_version(version), check_subdir(subdir or current_subdir())
     if source not in SOURCES:
         raise UsageError(f"Unknown micromamba source {source!r}; choose release or channel.")
@@ -210,6 +209,14 @@ def ensure(cache: Cache, *, version: str = MICROMAMBA_VERSION, subdir: str | Non
 def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
                   progress: ProgressCallback, settings: HttpSettings) -> BinaryInfo:
     """Route 1: the release asset, checked against its ``.sha256`` (or the explicit pin)."""
+    from mambaboot.engines.download import (
+        ChecksumError,
+        download_verified,
+        fetch_text,
+        make_client,
+        normalize_digest,
+    )
+
     url = release_url(version, subdir)
     dest = binary_path(cache, version, subdir)
     with make_client(settings) as client:

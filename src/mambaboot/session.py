@@ -14,8 +14,9 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mambaboot import __version__, activation
 from mambaboot.cleanenv import require_clean_shell
@@ -38,15 +39,19 @@ from mambaboot.verify import installed_records, record_paths, smoke_checks
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
            engine: str = DEFAULT_ENGINE, progress: ProgressCallback = no_progress,
-           check_shell: bool = True, templates: Sequence[Path] = ()) -> CreateResult:
-    """Create the environment described by ``request`` at ``prefix_path``."""
+           check_shell: bool = True, templates: Sequence[Path] = (),
+           engine_options: Mapping[str, Any] | None = None) -> CreateResult:
+    """Create the environment described by ``request`` at ``prefix_path``.
+
+    ``engine_options`` go to the engine's constructor (``--micromamba-version`` ...).
+    """
     if check_shell:
         require_clean_shell()
     started = time.monotonic()
     if request.lock and engine != DEFAULT_ENGINE:
         raise UsageError("--from-lock and --from-bundle use the embedded engine; "
                          "drop --engine.")
-    backend = get_engine(engine)
+    backend = get_engine(engine, **(engine_options or {}))
     prefix = Prefix(prefix_path)
     prefix_path.parent.mkdir(parents=True, exist_ok=True)
     with env_lock(prefix_path, "create"):

@@ -34,6 +34,9 @@ def register(subs: argparse._SubParsersAction) -> None:
                    help="run packages' post-link scripts (off by default: they run arbitrary code)")
     p.add_argument("--template", action="append", default=[], metavar="DIR",
                    help="copy DIR into the prefix under its own name (repeatable)")
+    from mambaboot.cli.cmd_micromamba import add_binary_options
+
+    add_binary_options(p.add_argument_group("--engine micromamba"))
     common_options(p, channels=True)
 
 
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
             request = replace(request, lock=str(lock), bundle=str(pkgs), specs_override=())
         view = stack.enter_context(ProgressView(enabled=not (args.json or args.quiet)))
         result = session.create(request, root / dirname, cache, engine=args.engine,
-                                progress=view, templates=templates)
+                                progress=view, templates=templates,
+                                engine_options=_engine_options(args))
     if args.json:
         print_json({"ok": True, **result.to_json()})
     elif not args.quiet:
@@ -103,3 +107,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  mambaboot shell {result.prefix}")
         print(f"  mambaboot run {result.prefix} -- python")
     return 0
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--micromamba-*`` for the micromamba engine; refused with any other engine."""
+    given = {key: value for key, value in (("version", args.micromamba_version),
+                                           ("sha256", args.micromamba_sha256),
+                                           ("source", args.micromamba_source)) if value}
+    if given and args.engine != "micromamba":
+        raise UsageError("--micromamba-version/-sha256/-source only apply to "
+                         "--engine micromamba; add it or drop them.")
+    return given

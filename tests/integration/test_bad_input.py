@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from sandbox import Sandbox, snapshot
 
 
-def assert_clean_failure(proc, code: int) -> None:  # noqa: ANN001
+def assert_clean_failure(proc: subprocess.CompletedProcess[str], code: int) -> None:
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     first = proc.stderr.strip().splitlines()[0]

@@ -112,7 +112,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
     if lockops.is_explicit(path):
         wanted = lockops.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
-                                   source_dir=source)
+                                   source_dir=source, need_archive=True)
         records = await lockops.records_from_archives(wanted, archives)
         channels = sorted({lockops.channel_of_url(w.url) for w in wanted})
     else:

@@ -37,7 +37,6 @@ from mambaboot import __version__
 from mambaboot.engines.base import ProgressCallback, no_progress
 from mambaboot.errors import MambabootError
 
-CHUNK = 1 << 16
 T = TypeVar("T")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -225,7 +224,9 @@ class _Transfer:
                 if response.status_code != 200:
                     raise _status_error(response)
                 self.have = 0  # not resumable: restart from zero
-            ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+            # Resuming counts decoded bytes, so only when the body is not re-encoded.
+            ranges = (response.headers.get("accept-ranges", "").lower() == "bytes" and
+                      response.headers.get("content-encoding", "identity") == "identity")
             self.validator = (response.headers.get("etag") or
                               response.headers.get("last-modified")) if ranges else None
             length = response.headers.get("content-length")
@@ -234,7 +235,7 @@ class _Transfer:
                                              "completed": self.have})
             with self.tmp.open("ab" if resumed else "wb") as out:
                 try:
-                    for chunk in response.iter_bytes(CHUNK):
+                    for chunk in response.iter_bytes():  # as received: a cut keeps what came
                         out.write(chunk)
                         self.have += len(chunk)
                         self.progress("download-progress", {"completed": self.have,

@@ -34,6 +34,7 @@ from mambaboot.locking import env_lock
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
+from mambaboot.testhooks import hook
 from mambaboot.verify import installed_records, record_paths, smoke_checks
 
 
@@ -64,6 +65,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
+            hook("verify")
             checks, python_version = smoke_checks(prefix, request.name)
             failed = [c for c in checks if not c.ok]
             if failed:

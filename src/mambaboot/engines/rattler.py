@@ -25,6 +25,7 @@ from mambaboot.errors import (
 )
 from mambaboot.locations import Cache
 from mambaboot.spec import CreateRequest
+from mambaboot.testhooks import HOOK_VARS
 
 MAX_DETAIL_LINES = 12
 
@@ -68,11 +69,10 @@ class RattlerEngine(Engine):
 
 def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOutcome:
     """Run the worker, relay its events, and turn its ending into an outcome or an error."""
-    keep = ("MAMBABOOT_TEST_CRASH_AT",)
     proc = subprocess.Popen(
         [sys.executable, "-m", "mambaboot.engines.worker"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, encoding="utf-8", env=scrubbed_environ(keep=keep),
+        text=True, encoding="utf-8", env=scrubbed_environ(keep=HOOK_VARS),
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:

@@ -12,6 +12,7 @@ itself prints goes to stderr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -31,6 +32,7 @@ from rattler.exceptions import (
 from mambaboot import lockops
 from mambaboot.archives import ensure_archives
 from mambaboot.errors import MambabootError
+from mambaboot.testhooks import hook
 
 
 class Events:
@@ -48,11 +50,14 @@ class Reporter(rattler.InstallerReporter):
     def __init__(self, emit: Events) -> None:
         self.emit = emit
         self.names: dict[int, str] = {}
+        self.downloads = 0
 
     def on_transaction_start(self, total_operations: int) -> None:
         self.emit("install-start", total=total_operations)
 
     def on_link_start(self, operation: int, package_name: str) -> int:
+        if not self.names:
+            hook("link")
         self.names[operation] = package_name
         return operation
 
@@ -60,16 +65,22 @@ class Reporter(rattler.InstallerReporter):
         self.emit("linked", name=self.names.get(index, ""))
 
     def on_download_start(self, cache_entry: int) -> int:
+        if not self.downloads:
+            hook("download")
+        self.downloads += 1
         return cache_entry
 
     def on_download_completed(self, download_idx: int) -> None:
         self.emit("downloaded")
 
 
-def _test_hook(stage: str) -> None:
-    """Tests only: crash the engine at a named stage to prove crashes are harmless."""
-    if os.environ.get("MAMBABOOT_TEST_CRASH_AT") == stage:
-        os.kill(os.getpid(), signal.SIGSEGV)
+def _die_with_parent() -> None:
+    """If the CLI is killed (SIGKILL), stop installing into its prefix at once (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
@@ -91,7 +102,7 @@ async def create(req: dict[str, Any], emit: Events) -> None:
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     emit("solve-start", specs=req["specs"])
-    _test_hook("solve")
+    hook("solve")
     records = await rattler.solve(
         sources=req["channels"], specs=req["specs"], gateway=gateway,
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
@@ -134,7 +145,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
                    emit: Events) -> None:
-    _test_hook("install")
+    hook("install")
     await rattler.install(
         records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
         reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
@@ -182,6 +193,7 @@ def classify(exc: BaseException) -> str:
 
 
 def main() -> int:
+    _die_with_parent()
     events_fd = os.dup(1)
     os.dup2(2, 1)  # whatever the native code prints must not corrupt the event stream
     emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))

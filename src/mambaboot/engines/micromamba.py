@@ -6,7 +6,7 @@ Exactly one call::
                       --root-prefix CACHE/micromamba/root [--offline] SPECS...
 
 and never ``shell init``, ``shell hook`` or ``activate``. The child gets a
-scrubbed environment (no ``CONDA_*``/``MAMBA_*``/``PYTHON*`` of the user's),
+scrubbed environment (no ``CONDA*``/``MAMBA*``/``PYTHON*`` of the user's),
 ``CONDA_PKGS_DIRS=CACHE/pkgs`` so both engines share one package cache, and a
 HOME (plus XDG/APPDATA dirs) inside the cache: conda-family tools register
 every environment in ``~/.conda/environments.txt`` and keep state under
@@ -59,8 +59,12 @@ def create_argv(exe: Path, prefix: Path, channels: tuple[str, ...] | list[str],
 
 
 def child_environ(cache: Cache) -> dict[str, str]:
-    """Scrubbed environment plus our package cache, root prefix and a sandboxed home."""
-    env = scrubbed_environ()
+    """Scrubbed environment plus our package cache, root prefix and a sandboxed home.
+
+    ``CONDARC``/``MAMBARC`` have no underscore, so they are dropped here as well.
+    """
+    env = {k: v for k, v in scrubbed_environ().items()
+           if not k.upper().startswith(("CONDA", "MAMBA"))}
     home = cache.micromamba / "home"
     env.update({var: str(home) for var in HOME_VARS})
     env["CONDA_PKGS_DIRS"] = str(cache.pkgs)

@@ -64,10 +64,14 @@ class Reporter(rattler.InstallerReporter):
     def on_link_complete(self, index: int) -> None:
         self.emit("linked", name=self.names.get(index, ""))
 
-    def on_download_start(self, cache_entry: int) -> int:
+    def on_populate_cache_start(self, operation: int, package_name: str) -> int:
+        # fetching + extracting into the cache (file:// channels report no "download")
         if not self.downloads:
             hook("download")
         self.downloads += 1
+        return operation
+
+    def on_download_start(self, cache_entry: int) -> int:
         return cache_entry
 
     def on_download_completed(self, download_idx: int) -> None:

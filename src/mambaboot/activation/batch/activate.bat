@@ -7,6 +7,9 @@
 @IF DEFINED CONDA_PREFIX GOTO :mb_active
 @REM FOR variables are expanded after cmd parses & | ( ), so any path is safe here.
 @FOR %%I IN ("%~dp0.") DO @SET "_MB_PREFIX=%%~fI"
+@REM This file is UTF-8: read the rest of it in code page 65001, then restore the user's.
+@FOR /F "tokens=2 delims=:." %%C IN ('chcp') DO @SET "_MB_OLD_CP=%%C"
+@chcp 65001 > NUL
 @SET "_MAMBABOOT_OLD_PATH=%PATH%"
 @IF NOT DEFINED PROMPT @SET "PROMPT=$P$G"
 @SET "_MAMBABOOT_OLD_PROMPT=%PROMPT%"
@@ -17,6 +20,8 @@ __MB_SET_VARS__
 @REM wildcard in FOR, so names with spaces work everywhere, wine's cmd too).
 @FOR /F "delims=" %%F IN ('DIR /B /A-D /ON "%_MB_PREFIX%\etc\conda\activate.d\*.bat" 2^>NUL') DO @CALL "%_MB_PREFIX%\etc\conda\activate.d\%%F"
 @SET "_MB_PREFIX="
+@chcp %_MB_OLD_CP% > NUL
+@SET "_MB_OLD_CP="
 @EXIT /B 0
 
 :mb_active

@@ -40,10 +40,10 @@ class PowerShellActivator(Activator):
     def unset_var(self, name: str) -> str:
         return f"    Remove-Item -LiteralPath Env:{name} -ErrorAction SilentlyContinue"
 
-    def _entries(self, rels: list[str]) -> str:
-        return ", ".join(self.value(self.entry(rel, sep="\\")) for rel in rels)
+    def _entries(self, rels: list[str], sep: str) -> str:
+        return ", ".join(self.value(self.entry(rel, sep=sep)) for rel in rels)
 
     def replacements(self, activation: Activation) -> dict[str, str]:
         return {**super().replacements(activation),
-                "__MB_PATH_POSIX__": self._entries(list(bin_dirs(windows=False))),
-                "__MB_PATH__": self._entries(windows_entries())}
+                "__MB_PATH_POSIX__": self._entries(list(bin_dirs(windows=False)), "/"),
+                "__MB_PATH__": self._entries(windows_entries(), "\\")}

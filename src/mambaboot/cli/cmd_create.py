@@ -50,7 +50,7 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
         from mambaboot.envfile import read_env_file, with_defaults
 
         envfile = read_env_file(Path(args.file))
-        name = name or envfile.name
+        name = envfile.name if name is None else name
         channels = channels or list(envfile.channels) or None
         specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers)
     elif args.from_lock:
@@ -58,7 +58,7 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
         if not Path(lock).is_file():
             raise UsageError(f"The lockfile {args.from_lock} does not exist; check the path.")
         specs = ()
-    dirname = prefix_dirname(name or DEFAULT_NAME, args.pyver)
+    dirname = prefix_dirname(DEFAULT_NAME if name is None else name, args.pyver)
     if args.from_lock or args.from_bundle:
         normalized: tuple[str, ...] = ()
     else:

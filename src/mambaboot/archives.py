@@ -71,14 +71,16 @@ def rattler_cached_sha256(pkgs: Path, dist: str) -> str | None:
     return data[8:].hex()
 
 
-def _mismatch(want: Wanted, actual: str, where: str) -> HashMismatchError:
+def _mismatch(want: Wanted, actual: str, where: str,
+              against: str = "the lockfile") -> HashMismatchError:
     return HashMismatchError(
-        f"The archive of {want.name} ({want.file_name}) from {where} does not match the lockfile "
+        f"The archive of {want.name} ({want.file_name}) from {where} does not match {against} "
         f"(expected sha256 {want.sha256}, got {actual}); nothing was installed, check the "
         "channel or mirror (a corrupt cached copy was deleted, so a retry fetches it afresh).")
 
 
-def _copy_verified(source: Path, want: Wanted, dest: Path, where: str) -> Path:
+def _copy_verified(source: Path, want: Wanted, dest: Path, where: str,
+                   against: str = "the lockfile") -> Path:
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     digest = hashlib.sha256()
     try:
@@ -87,14 +89,15 @@ def _copy_verified(source: Path, want: Wanted, dest: Path, where: str) -> Path:
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != want.sha256:
-            raise _mismatch(want, digest.hexdigest(), where)
+            raise _mismatch(want, digest.hexdigest(), where, against)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
     return dest
 
 
-def _download_verified(url: str, want: Wanted, dest: Path) -> Path:
+def _download_verified(url: str, want: Wanted, dest: Path,
+                       against: str = "the lockfile") -> Path:
     import httpx
 
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
@@ -110,7 +113,7 @@ def _download_verified(url: str, want: Wanted, dest: Path) -> Path:
                     digest.update(chunk)
                     out.write(chunk)
         if digest.hexdigest() != want.sha256:
-            raise _mismatch(want, digest.hexdigest(), url)
+            raise _mismatch(want, digest.hexdigest(), url, against)
         os.replace(tmp, dest)
     except httpx.HTTPError as exc:
         raise MambabootError(
@@ -132,12 +135,14 @@ def local_path(url: str) -> Path | None:
 
 def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = False,
                     source_dir: Path | None = None,
-                    need_archive: bool = False) -> dict[str, Path | None]:
+                    need_archive: bool = False,
+                    against: str = "the lockfile") -> dict[str, Path | None]:
     """Make every wanted archive available and verified; map name -> archive (or None).
 
     None means "rattler's extracted copy in the cache already carries this
     sha256", which is as good as the archive and needs no bytes moved.
-    ``source_dir`` (a bundle) is used instead of the URLs.
+    ``source_dir`` (a bundle) is used instead of the URLs; ``against`` names where the
+    expected sha256 came from, for the error message.
     """
     pkgs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | None] = {}
@@ -148,7 +153,7 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             actual = sha256_file(archive)
             if actual != want.sha256:
                 archive.unlink()
-                raise _mismatch(want, actual, f"the package cache ({archive})")
+                raise _mismatch(want, actual, f"the package cache ({archive})", against)
             result[want.name] = archive
         elif source_dir is not None:
             src = source_dir / want.file_name
@@ -164,9 +169,9 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             if not path.is_file():
                 raise MambabootError(f"The archive {path} named by the lockfile does not exist; "
                                      "check that the channel directory is still there.")
-            result[want.name] = _copy_verified(path, want, archive, str(path))
+            result[want.name] = _copy_verified(path, want, archive, str(path), against)
         else:
-            result[want.name] = _download_verified(want.url, want, archive)
+            result[want.name] = _download_verified(want.url, want, archive, against)
     if missing:
         names = ", ".join(w.file_name for w in missing)
         raise MissingPackagesError(

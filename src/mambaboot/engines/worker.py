@@ -31,7 +31,9 @@ from rattler.exceptions import (
 
 from mambaboot import lockops
 from mambaboot.archives import ensure_archives
+from mambaboot.engines.guard import vet
 from mambaboot.errors import MambabootError
+from mambaboot.pkgcheck import scan_prefix
 from mambaboot.testhooks import hook
 
 
@@ -112,9 +114,8 @@ async def create(req: dict[str, Any], emit: Events) -> None:
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
     )
     emit("solved", count=len(records))
-    if req.get("offline"):
-        ensure_archives(lockops.wanted_of(records), Path(req["pkgs_dir"]), offline=True)
-    await _install(records, req, emit)
+    local = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")))
+    await _install(records, req, emit, local)
     _finish(records, req["channels"], req, emit)
 
 
@@ -135,20 +136,21 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
         archives = ensure_archives(lockops.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source)
     emit("solved", count=len(records))
-    originals = {r.name.normalized: (str(r.url), r.channel) for r in records}
-    for record in records:
-        archive = archives.get(record.name.normalized)
-        if archive is not None:  # link from the verified local copy, not the network
-            record.url = archive.as_uri()
-    await _install(records, req, emit)
-    for record in records:
-        record.url, record.channel = originals[record.name.normalized]
-    lockops.restore_origins(Path(req["prefix"]), records)
+    await _install(records, req, emit, vet(records, pkgs, known=archives))
     _finish(records, channels, req, emit)
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
-                   emit: Events) -> None:
+                   emit: Events, local: dict[str, Path]) -> None:
+    """Link the vetted ``records``; ``local`` maps names to verified archives to link from.
+
+    Linking from the checked local file (not the URL) means the bytes pkgcheck
+    validated are the bytes rattler extracts; conda-meta gets the real origin back.
+    """
+    originals = {r.name.normalized: (r.url, r.channel) for r in records}
+    for record in records:
+        if record.name.normalized in local:
+            record.url = local[record.name.normalized].as_uri()
     hook("install")
     await rattler.install(
         records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
@@ -157,6 +159,11 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         # the inner object; without it install() raises a TypeError.
         requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
     )
+    for record in records:
+        record.url, record.channel = originals[record.name.normalized]
+    if local:
+        lockops.restore_origins(Path(req["prefix"]), records)
+    scan_prefix(Path(req["prefix"]))  # the backstop: no symlink may point out of the prefix
 
 
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],

@@ -42,7 +42,7 @@ def test_bad_names_are_usage_errors_with_a_fix(name: str) -> None:
 
 @pytest.mark.parametrize("pyver", ["abc", "3.x", "3.12;rm -rf /", "2.7", "3.", "3.12.1.4", ""])
 def test_bad_python_versions(pyver: str) -> None:
-    with pytest.raises(UsageError, match="not of the form 3, 3.12 or 3.12.1"):
+    with pytest.raises(UsageError, match=r"not of the form 3, 3\.12 or 3\.12\.1"):
         validate_pyver(pyver)
 
 

@@ -20,7 +20,7 @@ def test_missing_or_unindexed_channel_directory_is_a_failed_operation(tmp_path: 
     with pytest.raises(ChannelError, match="does not exist") as info:
         normalize_channel(str(tmp_path / "nope"))
     assert info.value.exit_code == 1
-    with pytest.raises(ChannelError, match="no \\*/repodata.json"):
+    with pytest.raises(ChannelError, match=r"no \*/repodata\.json"):
         normalize_channel(str(tmp_path))
 
 

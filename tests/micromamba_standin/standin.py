@@ -101,4 +101,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # py-rattler's runtime threads can abort interpreter finalisation ("PyGILState_Release
+    # ... finalizing"); the work is done and flushed, so skip finalisation.
+    os._exit(code)

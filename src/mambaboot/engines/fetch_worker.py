@@ -78,4 +78,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stderr.flush()
+    # py-rattler's runtime threads have aborted interpreter finalisation
+    # ("PyGILState_Release ... finalizing"); the reply is written and flushed.
+    os._exit(status)

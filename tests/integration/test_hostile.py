@@ -1,0 +1,156 @@
+"""Hostile and broken packages through the real CLI: refused before linking, nothing escapes.
+
+Each package aims at a sentinel directory next to the environments root (never a
+real system path); the test proves no byte landed there or anywhere else
+outside the root, and that the half-made prefix was removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mambaboot.devchannel import PackageSpec, RawMember, index_channel, write_package
+from sandbox import Sandbox
+
+PKG = "evil"
+
+
+def tree_state(folder: Path, skip: Path) -> dict[str, str]:
+    """Every path under ``folder`` (except ``skip``) with a digest of what it holds."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        if path == skip or skip in path.parents:
+            continue
+        if path.is_symlink():
+            state[str(path)] = "-> " + str(path.readlink())
+        elif path.is_file():
+            state[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            state[str(path)] = "dir"
+    return state
+
+
+def hostile(base: Path) -> dict[str, PackageSpec]:
+    """Each case aims at ``base/target`` (base is the parent of the environments root)."""
+    target = base / "target"
+    ok = {"lib/ok.txt": b"ok\n"}
+    return {
+        "member-dotdot": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("../../../../target/dotdot", data=b"pwned")]),
+        "member-absolute": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember(str(target / "absolute"), data=b"pwned")]),
+        "symlink-escape": PackageSpec(PKG, "1.0", files=ok,
+                                      symlinks={"lib/escape": "../../../target"}),
+        "symlink-sibling": PackageSpec(PKG, "1.0", files=ok,
+                                       symlinks={"lib/evil": "../../env-evil"}),
+        "write-through-symlink": PackageSpec(PKG, "1.0", files=ok, symlinks={
+            "lib/d": "../../../target"}, raw_members=[RawMember("lib/d/pwned", data=b"pwned")]),
+        "hardlink-escape": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("lib/h", kind="hardlink", linkname="../../../../target/file")]),
+        "paths-json-escape": PackageSpec(PKG, "1.0", files=ok, extra_paths_json_entries=[
+            {"_path": "../../target/x", "path_type": "hardlink", "sha256": "0" * 64,
+             "size_in_bytes": 0}]),
+        "build-dotdot": PackageSpec(PKG, "1.0", files=ok,
+                                    extra_index_json={"build": "h0_..x"}),
+        "build-slash": PackageSpec(PKG, "1.0", files=ok,
+                                   extra_index_json={"build": "h0/../../../target"}),
+        "build-backslash": PackageSpec(PKG, "1.0", files=ok,
+                                       extra_index_json={"build": "h0\\..\\x"}),
+        # one package's symlink to the prefix, another writing "through" it to escape
+        "cross-package": PackageSpec(PKG, "1.0", files=ok, depends=["evil-base"],
+                                     symlinks={"lib/a/up": "../../.."}),
+    }
+
+
+#: What the cross-package case depends on: a symlink that is harmless alone.
+BASE = PackageSpec("evil-base", "1.0", files={"share/base.txt": b"b"}, symlinks={"lib/a": ".."})
+
+
+CASES = sorted(hostile(Path("/unused")))
+
+
+def channel_with(folder: Path, *specs: PackageSpec) -> Path:
+    for spec in specs:
+        write_package(spec, folder)
+    index_channel(folder)
+    return folder
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_package_is_refused_and_nothing_escapes(
+        sandbox: Sandbox, demo_channel: Path, case: str) -> None:
+    base = sandbox.base
+    (base / "target").mkdir()
+    (base / "target" / "file").write_text("sentinel")
+    sibling = sandbox.root / "env-evil"
+    sibling.mkdir()
+    (sibling / "keep").write_text("sentinel")
+    channel = channel_with(base / "channel", hostile(base)[case], BASE)
+    before = tree_state(base, skip=sandbox.root / "env")
+    proc = sandbox.run("create", "env", "--no-managers", "-c", str(demo_channel),
+                       "-c", str(channel), "--with", PKG)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert PKG in proc.stderr and "Refused the package" in proc.stderr, proc.stderr
+    assert not (sandbox.root / "env").exists()
+    after = tree_state(base, skip=sandbox.root / "env")
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    ours = (str(sandbox.root / ".cache"), str(sandbox.root / ".mambaboot-locks"))
+    outside = sorted(k for k in changed if not k.startswith(ours))
+    assert outside == [], f"written outside the prefix and cache: {outside}"
+    sandbox.assert_user_dirs_untouched()
+
+
+@pytest.fixture
+def postlink_env(sandbox: Sandbox, demo_channel: Path):
+    def create(name: str, *flags: str) -> Path:
+        sandbox.run("create", name, "--no-managers", "-c", str(demo_channel),
+                    "--with", "demo-postlink", *flags, check=True)
+        return sandbox.root / name / "share" / "demo-postlink" / "ran.txt"
+    return create
+
+
+def test_post_link_scripts_run_only_when_allowed(postlink_env) -> None:
+    assert not postlink_env("quiet").exists()
+    assert postlink_env("loud", "--allow-link-scripts").exists()
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_archive_not_matching_repodata_is_never_linked(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    channel = channel_with(tmp_path / "channel", PackageSpec("hashed", "1.0", files={
+        "share/hashed.txt": b"the real bytes\n" * 100}))
+    [archive] = (channel).glob("*/hashed-*.tar.bz2")
+    good = archive.read_bytes()
+    flip_byte(archive)
+    args = ("--no-managers", "-c", str(demo_channel), "-c", str(channel), "--with", "hashed")
+    proc = sandbox.run("create", "h", *args)
+    assert proc.returncode == 1 and "hashed" in proc.stderr
+    assert "does not match the channel's repodata" in proc.stderr, proc.stderr
+    assert not (sandbox.root / "h").exists()
+
+    # a corrupt copy in the cache (rattler's extracted copy gone) is dropped, never linked
+    archive.write_bytes(good)
+    sandbox.run("create", "h", *args, check=True)
+    pkgs = sandbox.root / ".cache" / "pkgs"
+    [cached] = pkgs.glob("hashed-*.tar.bz2")
+    for leftover in pkgs.glob("hashed-*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        elif leftover != cached:
+            leftover.unlink()
+    flip_byte(cached)
+    proc = sandbox.run("create", "h2", *args)
+    assert proc.returncode == 1 and "package cache" in proc.stderr, proc.stderr
+    assert not (sandbox.root / "h2").exists() and not cached.exists()
+    sandbox.run("create", "h2", *args, check=True)  # re-fetched from the channel
+    assert (sandbox.root / "h2" / "share" / "hashed.txt").read_bytes() == b"the real bytes\n" * 100

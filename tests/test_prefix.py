@@ -26,6 +26,15 @@ def test_status_is_decided_by_manifest_and_marker(tmp_path: Path) -> None:
     assert Prefix(tmp_path / "link").status is Status.FOREIGN
 
 
+def test_marker_parked_by_the_micromamba_engine_still_means_incomplete(tmp_path: Path) -> None:
+    """micromamba needs the prefix without our folder; a kill then must not orphan it."""
+    (tmp_path / "mm" / "conda-meta").mkdir(parents=True)
+    parked = Prefix(tmp_path / "mm").parked_meta
+    parked.mkdir()
+    (parked / "creating").write_text("pid 1\n")
+    assert Prefix(tmp_path / "mm").status is Status.INCOMPLETE
+
+
 def test_require_env_explains_each_refusal(tmp_path: Path) -> None:
     (tmp_path / "conda_only" / "conda-meta").mkdir(parents=True)
     make_env(tmp_path / "half", creating=True)

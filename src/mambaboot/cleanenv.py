@@ -50,7 +50,7 @@ def require_clean_shell(environ: Mapping[str, str] | None = None) -> None:
 
 #: Prefixes of variables that would make a child conda/mamba/python read the
 #: user's configuration or another environment instead of ours.
-SCRUB_PREFIXES = ("CONDA_", "MAMBA_", "PYTHON", "VIRTUAL_ENV", "MAMBABOOT_")
+SCRUB_PREFIXES = ("CONDA", "MAMBA", "PYTHON", "VIRTUAL_ENV")  # CONDARC, MAMBARC too
 
 
 def scrubbed_environ(environ: Mapping[str, str] | None = None,

@@ -62,6 +62,12 @@ class Prefix:
         return self.meta / ACTIVATION
 
     @property
+    def parked_meta(self) -> Path:
+        """Where the micromamba engine parks ``.mambaboot`` while micromamba runs
+        (it refuses a non-empty folder that is not yet a conda prefix)."""
+        return self.path.parent / f".{self.path.name}.mambaboot-parked"
+
+    @property
     def conda_meta(self) -> Path:
         return self.path / "conda-meta"
 
@@ -90,7 +96,7 @@ class Prefix:
             return None
         if self.path.is_symlink() or not self.path.is_dir():
             return Status.FOREIGN
-        if self.creating_marker.exists():
+        if self.creating_marker.exists() or (self.parked_meta / CREATING).exists():
             return Status.INCOMPLETE
         if self.manifest.is_file():
             return Status.OK

@@ -45,6 +45,7 @@ def remove_env(path: Path, *, dry_run: bool = False) -> RemoveResult:
         if is_link(prefix.pkgs_link):
             unlink_link(prefix.pkgs_link)
         leftovers = remove_tree(prefix.path, trash=prefix.path.parent / TRASH_DIR)
+        leftovers += remove_tree(prefix.parked_meta)
     if leftovers:
         raise MambabootError(
             f"Could not delete {len(leftovers)} item(s) under {prefix.path} (e.g. {leftovers[0]}); "

@@ -99,6 +99,7 @@ def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:
             f"'mambaboot remove {prefix.path}' or choose another name.")
     if status is Status.INCOMPLETE:
         progress("cleanup", {"path": str(prefix.path)})
+        remove_tree(prefix.parked_meta)
         remove_tree(prefix.path)
     elif status is Status.FOREIGN and (prefix.path.is_symlink() or not prefix.path.is_dir()
                                        or any(prefix.path.iterdir())):

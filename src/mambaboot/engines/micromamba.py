@@ -34,7 +34,7 @@ from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_
 from mambaboot.errors import EngineError, UsageError
 from mambaboot.locations import Cache
 from mambaboot.micromamba_binary import MICROMAMBA_VERSION, BinaryInfo, ensure
-from mambaboot.prefix import META_DIR
+from mambaboot.prefix import META_DIR, Prefix
 from mambaboot.spec import CreateRequest
 
 TAIL_LINES = 15
@@ -160,7 +160,7 @@ def _run_logged(argv: list[str], env: dict[str, str], log: Path,
 @contextlib.contextmanager
 def _vacated(prefix: Path) -> Iterator[None]:
     """Let micromamba create ``prefix`` itself; keep our ``.mambaboot`` beside it meanwhile."""
-    parked = prefix.parent / f".{prefix.name}.mambaboot-parked"
+    parked = Prefix(prefix).parked_meta
     meta = prefix / META_DIR
     if prefix.is_dir():
         others = [p.name for p in prefix.iterdir() if p.name != META_DIR]

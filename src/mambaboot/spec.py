@@ -6,6 +6,7 @@ Channels are normalised to URLs here (names -> conda.anaconda.org, directories
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +21,22 @@ _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/label/[A-Za-z0-9_.\-]
 _SPEC_FORBIDDEN = re.compile(r"[;&`$\n\r\0]")
 
 
-def normalize_channel(channel: str) -> str:
-    """A name, URL or local directory -> the URL the engine reads."""
+def normalize_channel(channel: str, warnings: list[str] | None = None) -> str:
+    """A name, URL or local directory -> the URL the engine reads.
+
+    A plain-HTTP URL to another machine still works (mirrors exist), but anyone on
+    the path can swap packages and repodata together, so a warning is appended
+    to ``warnings`` for the CLI to print.
+    """
     if not channel or not channel.strip():
         raise UsageError("A channel is empty; pass -c NAME, -c URL or -c DIRECTORY.")
     parsed = urlparse(channel)
     if parsed.scheme in ("http", "https", "file") and (parsed.netloc or parsed.scheme == "file"):
         if parsed.scheme == "file":
             _check_channel_dir(Path(parsed.path), channel)
+        elif parsed.scheme == "http" and warnings is not None and not _loopback(parsed.hostname):
+            warnings.append(f"warning: the channel {channel} uses plain http://, so packages "
+                            "and their hashes can be tampered with in transit; use https://.")
         return channel.rstrip("/")
     path = Path(channel).expanduser()
     if path.exists() or any(c in channel for c in "/\\") or channel.startswith((".", "~")):
@@ -39,6 +48,15 @@ def normalize_channel(channel: str) -> str:
             "pass -c conda-forge, -c https://host/channel or -c /path/to/channel."
         )
     return f"{CHANNEL_ALIAS}/{channel}"
+
+
+def _loopback(host: str | None) -> bool:
+    if not host or host.lower() == "localhost":
+        return bool(host)
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_channel_dir(path: Path, given: str) -> None:

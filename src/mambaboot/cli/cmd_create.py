@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from pathlib import Path
 
 from mambaboot.cli.output import print_json
@@ -62,7 +63,10 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
     if args.from_lock or args.from_bundle:
         normalized: tuple[str, ...] = ()
     else:
-        normalized = tuple(normalize_channel(c) for c in (channels or [DEFAULT_CHANNEL]))
+        warnings: list[str] = []
+        normalized = tuple(normalize_channel(c, warnings) for c in (channels or [DEFAULT_CHANNEL]))
+        for warning in warnings:
+            print(f"mambaboot: {warning}", file=sys.stderr)
     return dirname, CreateRequest(
         name=dirname, python=args.pyver, channels=normalized, extra=tuple(args.with_pkgs),
         managers=not args.no_managers, offline=args.offline,

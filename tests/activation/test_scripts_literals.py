@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from prefixes import AWKWARD_ROOT, clean_environ
 
-from conftest import AWKWARD_ROOT, clean_environ
 from mambaboot import activation
 from mambaboot.activation import env_delta
 from mambaboot.activation.env_delta import PREFIX_TOKEN

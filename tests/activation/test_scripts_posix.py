@@ -7,8 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import clean_environ
+from prefixes import clean_environ
 
 SHELLS = ("bash", "zsh", "fish")
 SEP = "\0--mambaboot--\0"

@@ -1,0 +1,146 @@
+"""Warm and cold create: mambaboot vs raw rattler vs the hard-link floor.
+
+Warm: the package cache already holds every extracted package (one unrecorded
+warm-up round fills it). Each round installs the same records four ways:
+
+- ``raw``: raw_rattler.py (solve + install, timed in-process; its whole
+  process wall time is kept as ``raw.process``)
+- ``hardlink``: ``cp -al`` of the raw result into a fresh directory
+- ``mambaboot``: the ``mambaboot create`` command, wall time
+- ``phases``: ``session.create`` in a child with timestamped progress events
+
+Cold: a fresh, empty cache per round (download/copy, extract, install).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from channels import SPECS, Channels
+from harness import Results, Sample, interleave
+from mambaboot.devchannel import serve_directory
+from workspace import Workspace, remove
+
+
+def _cli_create(ws: Workspace, name: str, channels: list[str], cache: Path) -> float:
+    args = ["create", name, "--no-managers", "-q", "--cache", str(cache)]
+    for spec in SPECS[1:]:
+        args += ["--with", spec]
+    for channel in channels:
+        args += ["-c", channel]
+    start = time.perf_counter()
+    ws.cli(*args)
+    return time.perf_counter() - start
+
+
+def _raw(ws: Workspace, prefix: Path, channels: list[str], pkgs: Path,
+         repodata: Path) -> dict[str, float]:
+    req = {"channels": channels, "specs": list(SPECS), "prefix": str(prefix),
+           "pkgs_dir": str(pkgs), "repodata_cache": str(repodata)}
+    start = time.perf_counter()
+    proc = ws.script("raw_rattler.py", json.dumps(req))
+    wall = time.perf_counter() - start
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"solve": out["solve"], "install": out["install"],
+            "solve_install": out["solve"] + out["install"], "process": wall,
+            "maxrss_mb": out["maxrss_kb"] / 1024}
+
+
+def _phases(ws: Workspace, prefix: Path, channels: list[str], cache: Path) -> dict[str, float]:
+    req = {"prefix": str(prefix), "cache": str(cache), "channels": channels,
+           "specs": list(SPECS)}
+    out = json.loads(ws.script("phases.py", json.dumps(req)).stdout.strip().splitlines()[-1])
+    out["maxrss_self_mb"] = out.pop("maxrss_self_kb") / 1024
+    out["maxrss_children_mb"] = out.pop("maxrss_children_kb") / 1024
+    return out
+
+
+def count_tree(prefix: Path) -> dict[str, int]:
+    files = size = 0
+    for root, _dirs, names in os.walk(prefix):
+        for name in names:
+            files += 1
+            size += os.lstat(os.path.join(root, name)).st_size
+    return {"files": files, "bytes": size}
+
+
+def warm_create(ws: Workspace, chans: Channels, reps: int) -> tuple[Results, dict[str, int]]:
+    n = chans.n_packages
+    urls = chans.urls()
+    dirs = [str(d) for d in chans.dirs]
+    raw_prefix = ws.scratch / f"raw-{n}"
+    counts: dict[str, int] = {}
+
+    def raw(_i: int) -> Sample:
+        remove(raw_prefix)
+        out = _raw(ws, raw_prefix, urls, ws.cache / "pkgs", ws.cache / "raw-repodata")
+        if not counts:
+            counts.update(count_tree(raw_prefix), packages=n + 2)
+        return out
+
+    def hardlink(_i: int) -> Sample:
+        dest = ws.fresh(f"cpal-{n}")
+        start = time.perf_counter()
+        subprocess.run(["cp", "-al", str(raw_prefix), str(dest)], check=True)
+        wall = time.perf_counter() - start
+        remove(dest)
+        return {"wall": wall}
+
+    def mambaboot(i: int) -> Sample:
+        name = f"warm-{n}-{i}"
+        remove(ws.root / name)
+        wall = _cli_create(ws, name, dirs, ws.cache)
+        remove(ws.root / name)
+        return {"wall": wall}
+
+    def phases(i: int) -> Sample:
+        prefix = ws.root / f"phases-{n}-{i}"
+        remove(prefix)
+        out = _phases(ws, prefix, dirs, ws.cache)
+        remove(prefix)
+        return out
+
+    cases = {"raw": raw, "hardlink": hardlink, "mambaboot": mambaboot, "phases": phases}
+    results = interleave(cases, reps, label=f"warm create {n} packages")
+    remove(raw_prefix)
+    return results, counts
+
+
+def cold_create(ws: Workspace, chans: Channels, reps: int, transport: str) -> Results:
+    """Empty cache every round; `transport` is ``file`` or ``http`` (127.0.0.1)."""
+    served = serve_directory(ws.channels) if transport == "http" else nullcontext(None)
+    with served as base:
+        urls = chans.urls(base, ws.channels)
+
+        def raw(_i: int) -> Sample:
+            cache = ws.fresh("cold-raw")
+            prefix = ws.fresh("cold-raw-env")
+            out = _raw(ws, prefix, urls, cache / "pkgs", cache / "repodata")
+            remove(prefix)
+            remove(cache)
+            return out
+
+        def mambaboot(i: int) -> Sample:
+            cache = ws.fresh("cold-mb")
+            name = f"cold-{transport}-{i}"
+            remove(ws.root / name)
+            wall = _cli_create(ws, name, urls, cache)
+            remove(ws.root / name)
+            remove(cache)
+            return {"wall": wall}
+
+        return interleave({"raw": raw, "mambaboot": mambaboot}, reps, warmup=0,
+                          label=f"cold create {chans.n_packages} packages via {transport}")
+
+
+def largest_env(ws: Workspace, chans: Channels, name: str) -> Path:
+    """A kept environment (for verify and the memory profile) built by the CLI."""
+    remove(ws.root / name)
+    _cli_create(ws, name, [str(d) for d in chans.dirs], ws.cache)
+    return ws.root / name
+

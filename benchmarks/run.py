@@ -1,0 +1,99 @@
+"""Benchmarks for mambaboot: ``python benchmarks/run.py [--quick]``.
+
+Builds local channels in a private temp dir, measures create / run / verify
+against their baselines in the same run (see docs/benchmarks.md), prints
+Markdown tables on stdout and, when asked, writes the raw results as JSON and
+the scaling plot as PNG. Nothing else is written outside the temp dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from channels import synthetic_channels
+from create_bench import cold_create, largest_env, warm_create
+from harness import LOADS, Results, progress
+from machine import describe
+from report import render
+from startup_bench import LIST_ENVS, startup
+from verify_bench import verify
+from workspace import Workspace
+
+FULL = {"sizes": [10, 50, 100, 200, 350, 500], "reps": 5, "cold": 200, "startup_reps": 20}
+QUICK = {"sizes": [10, 50, 200], "reps": 3, "cold": 50, "startup_reps": 10}
+
+
+def _stats(results: Results) -> dict[str, Any]:
+    return {key: stats.to_json() for key, stats in sorted(results.items())}
+
+
+def measure(ws: Workspace, plan: dict[str, Any]) -> dict[str, Any]:
+    sizes = sorted({*plan["sizes"], plan["cold"]})
+    channels = synthetic_channels(ws.channels, sizes)
+    doc: dict[str, Any] = {"warm": {}, "cold": {}}
+    for n in plan["sizes"]:
+        results, counts = warm_create(ws, channels[n], plan["reps"])
+        doc["warm"][str(n)] = {"counts": counts, "stats": _stats(results)}
+    for transport in ("file", "http"):
+        results = cold_create(ws, channels[plan["cold"]], plan["reps"], transport)
+        doc["cold"][transport] = {"packages": plan["cold"] + 2, "stats": _stats(results)}
+    demo = channels[plan["sizes"][0]].demo
+    doc["startup"] = {"list_envs": LIST_ENVS,
+                      "stats": _stats(startup(ws, demo, plan["startup_reps"]))}
+    biggest = channels[max(plan["sizes"])]
+    env = largest_env(ws, biggest, "verify-env")
+    results, counts = verify(ws, env, plan["reps"])
+    doc["verify"] = {"counts": {**counts, "packages": biggest.n_packages + 2},
+                     "stats": _stats(results)}
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer sizes and repetitions (a few minutes)")
+    parser.add_argument("--workdir", type=Path,
+                        help="use (and keep) this directory instead of a fresh temp dir")
+    parser.add_argument("--json", type=Path, help="write the raw results here")
+    parser.add_argument("--plot", type=Path, help="write the scaling plot (PNG) here")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="measure nothing: print the tables (and --plot) of saved results")
+    args = parser.parse_args(argv)
+    if args.render:
+        return _output(json.loads(args.render.read_text(encoding="utf-8")), None, args.plot)
+    plan = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    ws = Workspace(args.workdir.absolute() if args.workdir else None)
+    progress(f"work dir {ws.base}")
+    try:
+        doc = measure(ws, plan)
+        doc["machine"] = describe(ws.base)
+        doc["machine"]["load_1min"] = [min(LOADS), max(LOADS)]
+    finally:
+        ws.close()
+    doc["command"] = shlex.join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])])
+    doc["reps"] = plan["reps"]
+    doc["elapsed_s"] = time.perf_counter() - started
+    return _output(doc, args.json, args.plot)
+
+
+def _output(doc: dict[str, Any], json_path: Path | None, plot_path: Path | None) -> int:
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    if plot_path:
+        from plot import plot_scaling
+
+        plot_scaling(doc, plot_path)
+    print(render(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

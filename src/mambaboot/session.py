@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import sys
@@ -35,7 +36,7 @@ from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
-from mambaboot.verify import installed_records, record_paths, smoke_checks
+from mambaboot.verify import record_paths, smoke_checks
 
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
@@ -131,11 +132,29 @@ def _drop_cache_tag(prefix: Path) -> None:
     tag = prefix / "CACHEDIR.TAG"
     if not tag.is_file():
         return
-    for record in installed_records(prefix):
-        if "CACHEDIR.TAG" in record_paths(record):
-            return
+    if any(_owns_cache_tag(meta) for meta in (prefix / "conda-meta").glob("*.json")):
+        return
     with contextlib.suppress(OSError):
         tag.unlink()
+
+
+def _owns_cache_tag(meta: Path) -> bool:
+    """Whether this conda-meta record lists ``CACHEDIR.TAG``.
+
+    Only records whose text mentions the name are parsed: parsing every
+    record's ``paths_data`` cost ~0.3 ms per package on every create.
+    """
+    try:
+        data = meta.read_bytes()
+    except OSError:
+        return False
+    if b"CACHEDIR.TAG" not in data:
+        return False
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and "CACHEDIR.TAG" in record_paths(record)
 
 
 def _platform() -> str:

@@ -22,7 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
     from mambaboot.cli.parser import build_parser, command_module
 
-    parser = build_parser()
+    parser = build_parser(args_list[0] if args_list and not args_list[0].startswith("-")
+                          else None)
     args = parser.parse_args(args_list)
     if not getattr(args, "command", None):
         parser.print_help()

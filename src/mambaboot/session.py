@@ -32,6 +32,7 @@ from mambaboot.errors import (
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
 from mambaboot.locking import env_lock
+from mambaboot.pkgcheck import scan_prefix
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
@@ -61,6 +62,9 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         cache.pkgs.mkdir(parents=True, exist_ok=True)
         with _partial_prefix(prefix):
             outcome = backend.install(request, prefix_path, cache, progress)
+            # The backstop for every engine: no symlink may point out of the prefix
+            # (runs before the pkgs link to the cache, which is ours, exists).
+            scan_prefix(prefix_path)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)

@@ -33,7 +33,6 @@ from mambaboot import lockops
 from mambaboot.archives import ensure_archives
 from mambaboot.engines.guard import vet
 from mambaboot.errors import MambabootError
-from mambaboot.pkgcheck import scan_prefix
 from mambaboot.testhooks import hook
 
 
@@ -163,7 +162,6 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         record.url, record.channel = originals[record.name.normalized]
     if local:
         lockops.restore_origins(Path(req["prefix"]), records)
-    scan_prefix(Path(req["prefix"]))  # the backstop: no symlink may point out of the prefix
 
 
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],

@@ -160,3 +160,19 @@ def test_cache_can_live_elsewhere(sandbox: Sandbox, demo_channel: Path, tmp_path
                 check=True)
     assert os.path.realpath(sandbox.root / "c" / "pkgs") == str((cache / "pkgs").resolve())
     assert not (sandbox.root / ".cache").exists()
+
+
+def test_progress_on_a_terminal_and_quiet_when_piped(sandbox: Sandbox, demo_channel: Path) -> None:
+    import sys
+
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "mambaboot", "create", "tty", "--no-managers",
+                                           "-c", str(demo_channel)],
+                          env={**sandbox.env, "TERM": "xterm"}, encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Solving" in child.before or "Installing" in child.before
+    piped = sandbox.run("create", "piped", "--no-managers", "-c", str(demo_channel), check=True)
+    assert piped.stderr == ""  # no progress noise in logs

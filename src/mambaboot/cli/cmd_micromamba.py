@@ -8,11 +8,10 @@ scripts, and re-checked against the digest recorded when it was fetched.
 from __future__ import annotations
 
 import argparse
-import sys
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mambaboot.cli.parser import common_options
+from mambaboot.cli.progress import ProgressView
 from mambaboot.micromamba_binary import MICROMAMBA_VERSION, SOURCES, SUBDIRS
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return _report(args, verify_cached(cache, version, subdir, args.micromamba_sha256),
                        "verify")
     channels = tuple(normalize_channel(c) for c in (args.channels or [DEFAULT_CHANNEL]))
-    with DownloadBar(enabled=not (args.json or args.quiet)) as bar:
+    with ProgressView(enabled=not (args.json or args.quiet), stages=False) as bar:
         info = ensure(cache, version=version, subdir=subdir, pin=args.micromamba_sha256,
                       source=args.micromamba_source or "release", channels=channels,
                       offline=args.offline, progress=bar)
@@ -94,45 +93,3 @@ def _report(args: argparse.Namespace, info: BinaryInfo, action: str) -> int:
     return 0
 
 
-class DownloadBar:
-    """Progress sink for downloads: a byte bar on a terminal, nothing when piped."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> DownloadBar:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TransferSpeedColumn,
-            )
-
-            from mambaboot.cli.output import console
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      DownloadColumn(), TransferSpeedColumn(),
-                                      console=console(stderr=True), transient=True)
-            self._progress.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if self._progress is None:
-            return
-        if event == "download-begin":
-            self._task = self._progress.add_task(f"Downloading {data.get('what', '')}",
-                                                 total=None)
-        elif event in ("download-start", "download-progress") and self._task is not None:
-            self._progress.update(self._task, total=data.get("total"),
-                                  completed=data.get("completed", 0))
-        elif event == "download-retry":
-            self._progress.console.print(f"retrying in {data['delay']:.1f} s: {data['reason']}")

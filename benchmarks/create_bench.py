@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,39 +25,47 @@ from pathlib import Path
 from channels import SPECS, Channels
 from harness import Results, Sample, interleave
 from mambaboot.devchannel import serve_directory
-from workspace import Workspace, remove
+from workspace import HERE, Workspace, remove
 
 
-def _cli_create(ws: Workspace, name: str, channels: list[str], cache: Path) -> float:
+def _create_args(name: str, channels: list[str], cache: Path) -> list[str]:
+    """``mambaboot create`` for the synthetic env: python + synthetic-all, no managers."""
     args = ["create", name, "--no-managers", "-q", "--cache", str(cache)]
     for spec in SPECS[1:]:
         args += ["--with", spec]
     for channel in channels:
         args += ["-c", channel]
+    return args
+
+
+def _cli_create(ws: Workspace, name: str, channels: list[str], cache: Path) -> float:
     start = time.perf_counter()
-    ws.cli(*args)
+    ws.cli(*_create_args(name, channels, cache))
     return time.perf_counter() - start
+
+
+def _raw_request(prefix: Path, channels: list[str], pkgs: Path, repodata: Path) -> str:
+    return json.dumps({"channels": channels, "specs": list(SPECS), "prefix": str(prefix),
+                       "pkgs_dir": str(pkgs), "repodata_cache": str(repodata)})
 
 
 def _raw(ws: Workspace, prefix: Path, channels: list[str], pkgs: Path,
          repodata: Path) -> dict[str, float]:
-    req = {"channels": channels, "specs": list(SPECS), "prefix": str(prefix),
-           "pkgs_dir": str(pkgs), "repodata_cache": str(repodata)}
     start = time.perf_counter()
-    proc = ws.script("raw_rattler.py", json.dumps(req))
+    proc = ws.script("raw_rattler.py", _raw_request(prefix, channels, pkgs, repodata))
     wall = time.perf_counter() - start
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"solve": out["solve"], "install": out["install"],
             "solve_install": out["solve"] + out["install"], "process": wall,
-            "maxrss_mb": out["maxrss_kb"] / 1024}
+            "peak_rss_mb": out["peak_rss_kb"] / 1024}
 
 
 def _phases(ws: Workspace, prefix: Path, channels: list[str], cache: Path) -> dict[str, float]:
     req = {"prefix": str(prefix), "cache": str(cache), "channels": channels,
            "specs": list(SPECS)}
     out = json.loads(ws.script("phases.py", json.dumps(req)).stdout.strip().splitlines()[-1])
-    out["maxrss_self_mb"] = out.pop("maxrss_self_kb") / 1024
-    out["maxrss_children_mb"] = out.pop("maxrss_children_kb") / 1024
+    out["peak_rss_self_mb"] = out.pop("peak_rss_self_kb") / 1024
+    out["peak_rss_children_mb"] = out.pop("peak_rss_children_kb") / 1024
     return out
 
 
@@ -144,3 +153,35 @@ def largest_env(ws: Workspace, chans: Channels, name: str) -> Path:
     _cli_create(ws, name, [str(d) for d in chans.dirs], ws.cache)
     return ws.root / name
 
+
+
+def peak_memory(ws: Workspace, chans: Channels, reps: int) -> Results:
+    """Peak RSS (``/usr/bin/time -f %M``: the largest process of the tree) of a warm create.
+
+    GNU time is a small C program, so unlike ``ru_maxrss`` read in a Python
+    child (which Linux carries over from the forking parent) the figure is the
+    tool's own.
+    """
+    n = chans.n_packages
+    dirs = [str(d) for d in chans.dirs]
+    time_cmd = ["/usr/bin/time", "-f", "%M"]
+
+    def kb(proc: subprocess.CompletedProcess[str]) -> float:
+        return float(proc.stderr.strip().splitlines()[-1])
+
+    def mambaboot(i: int) -> Sample:
+        name = f"mem-{n}-{i}"
+        remove(ws.root / name)
+        proc = ws.run([*time_cmd, *ws.mambaboot(), *_create_args(name, dirs, ws.cache)])
+        remove(ws.root / name)
+        return {"peak_rss_mb": kb(proc) / 1024}
+
+    def raw(_i: int) -> Sample:
+        prefix = ws.fresh(f"mem-raw-{n}")
+        req = _raw_request(prefix, chans.urls(), ws.cache / "pkgs", ws.cache / "raw-repodata")
+        proc = ws.run([*time_cmd, sys.executable, str(HERE / "raw_rattler.py"), req])
+        remove(prefix)
+        return {"peak_rss_mb": kb(proc) / 1024}
+
+    return interleave({"mambaboot": mambaboot, "raw": raw}, reps, warmup=0,
+                      label=f"peak memory {n} packages")

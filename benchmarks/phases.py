@@ -20,6 +20,7 @@ from pathlib import Path  # noqa: E402
 from mambaboot import session  # noqa: E402
 from mambaboot.locations import Cache  # noqa: E402
 from mambaboot.spec import CreateRequest, normalize_channel  # noqa: E402
+from procstat import peak_rss_kb  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
 
@@ -59,8 +60,9 @@ def main() -> None:
     for phase, event in PHASES:
         out[phase] = stamps[event] - previous
         previous = stamps[event]
-    out["maxrss_self_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out["maxrss_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out["peak_rss_self_kb"] = peak_rss_kb()
+    # an upper bound: Linux starts a child's ru_maxrss at its parent's RSS at fork
+    out["peak_rss_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps(out))
 
 

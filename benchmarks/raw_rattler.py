@@ -2,7 +2,7 @@
 
 Usage: ``python raw_rattler.py JSON`` with channels, specs, prefix, pkgs_dir,
 repodata_cache. Prints one JSON line: import, solve and install times measured
-in-process with perf_counter, and this process's peak RSS. Settings mirror our
+in-process with perf_counter, and this process's peak RSS (VmHWM). Settings mirror our
 worker (same gateway cache action, virtual packages, channel relations, no
 link scripts) minus everything that is mambaboot's own.
 """
@@ -16,10 +16,11 @@ T0 = time.perf_counter()
 import asyncio  # noqa: E402 - timing the import is the point
 import json  # noqa: E402
 import os  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 
 import rattler  # noqa: E402
+
+from procstat import peak_rss_kb  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
 
@@ -42,7 +43,7 @@ def main() -> None:
     req = json.loads(sys.argv[1])
     out = asyncio.run(solve_install(req))
     out["import"] = T_IMPORT
-    out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["peak_rss_kb"] = peak_rss_kb()
     print(json.dumps(out), flush=True)
     # py-rattler 0.28 can abort in interpreter finalization after an HTTP install
     # ("PyGILState_Release: thread state ... must be current"); the work is done

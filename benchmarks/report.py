@@ -104,13 +104,13 @@ PHASES = ("start_worker", "solve", "vet", "install", "after_link", "activation",
 
 def phase_table(doc: Doc) -> list[str]:
     lines = [_row("packages", "import session", *PHASES, "total (in-process)",
-                  "everything but solve+install"),
+                  "total - raw solve+install"),
              _row(*["---"] * (len(PHASES) + 4))]
     for _n, entry in sorted(doc["warm"].items(), key=lambda kv: int(kv[0])):
         s = entry["stats"]
         cells = [f"{med(s, 'phases.' + p) * 1000:.0f}" if f"phases.{p}" in s else "-"
                  for p in PHASES]
-        rest = med(s, "phases.total") - med(s, "phases.solve") - med(s, "phases.install")
+        rest = med(s, "phases.total") - med(s, "raw.solve_install")
         lines.append(_row(entry["counts"]["packages"],
                           f"{med(s, 'phases.import') * 1000:.0f}", *cells,
                           f"{med(s, 'phases.total') * 1000:.0f}", f"{rest * 1000:.0f}"))
@@ -161,11 +161,18 @@ def memory_table(doc: Doc) -> list[str]:
     n = str(max(int(k) for k in doc["warm"]))
     s = doc["warm"][n]["stats"]
     pk = doc["warm"][n]["counts"]["packages"]
-    return [_row(f"peak RSS, {pk}-package warm create", "MB"), _row("---", "---"),
-            _row("CLI process (session.create)", f"{med(s, 'phases.maxrss_self_mb'):.0f}"),
-            _row("largest child (engine worker / smoke test)",
-                 f"{med(s, 'phases.maxrss_children_mb'):.0f}"),
-            _row("raw rattler solve+install process", f"{med(s, 'raw.maxrss_mb'):.0f}")]
+    lines = [_row(f"peak RSS, {pk}-package warm create", "MB, median (min-max)"),
+             _row("---", "---")]
+    mem = doc.get("memory", {}).get("stats", {})
+    if mem:
+        lines += [_row("`mambaboot create` (largest process of the tree, `/usr/bin/time`)",
+                       span(mem, "mambaboot.peak_rss_mb", digits=0)),
+                  _row("raw rattler solve+install script (`/usr/bin/time`)",
+                       span(mem, "raw.peak_rss_mb", digits=0))]
+    if "phases.peak_rss_self_mb" in s:
+        lines += [_row("CLI side alone (`session.create` caller, VmHWM)",
+                       span(s, "phases.peak_rss_self_mb", digits=0))]
+    return lines
 
 
 def render(doc: Doc) -> str:

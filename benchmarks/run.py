@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from channels import synthetic_channels
-from create_bench import cold_create, largest_env, warm_create
-from harness import LOADS, Results, progress
+from create_bench import cold_create, largest_env, peak_memory, warm_create
+from harness import LOADS, Results, loadavg, progress
 from machine import describe
 from report import render
 from startup_bench import LIST_ENVS, startup
@@ -40,6 +41,8 @@ def measure(ws: Workspace, plan: dict[str, Any]) -> dict[str, Any]:
     for n in plan["sizes"]:
         results, counts = warm_create(ws, channels[n], plan["reps"])
         doc["warm"][str(n)] = {"counts": counts, "stats": _stats(results)}
+    doc["memory"] = {"packages": max(plan["sizes"]) + 2, "stats": _stats(
+        peak_memory(ws, channels[max(plan["sizes"])], plan["reps"]))}
     for transport in ("file", "http"):
         results = cold_create(ws, channels[plan["cold"]], plan["reps"], transport)
         doc["cold"][transport] = {"packages": plan["cold"] + 2, "stats": _stats(results)}
@@ -54,6 +57,14 @@ def measure(ws: Workspace, plan: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def settle(minutes: float) -> None:
+    limit = (os.cpu_count() or 2) / 2
+    deadline = time.monotonic() + minutes * 60
+    while loadavg() >= limit and time.monotonic() < deadline:
+        progress(f"waiting for the load average to drop below {limit:.1f}")
+        time.sleep(15)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -64,10 +75,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, help="write the scaling plot (PNG) here")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="measure nothing: print the tables (and --plot) of saved results")
+    parser.add_argument("--sizes", help="comma-separated synthetic sizes (overrides the plan; "
+                                        "the first is also the cold-create size)")
+    parser.add_argument("--reps", type=int, help="repetitions (overrides the plan)")
+    parser.add_argument("--settle", type=float, default=0, metavar="MIN",
+                        help="first wait up to MIN minutes for the load average to drop "
+                             "below half the CPUs (shared machines)")
     args = parser.parse_args(argv)
     if args.render:
         return _output(json.loads(args.render.read_text(encoding="utf-8")), None, args.plot)
-    plan = QUICK if args.quick else FULL
+    plan = dict(QUICK if args.quick else FULL)
+    if args.sizes:
+        plan["sizes"] = sorted(int(n) for n in args.sizes.split(","))
+        plan["cold"] = plan["sizes"][0]
+    if args.reps:
+        plan["reps"] = plan["startup_reps"] = args.reps
+    settle(args.settle)
+    LOADS.clear()  # the report shows the load during the measurements only
     started = time.perf_counter()
     ws = Workspace(args.workdir.absolute() if args.workdir else None)
     progress(f"work dir {ws.base}")

@@ -219,4 +219,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every event is written and flushed by now. Interpreter finalisation only
+    # costs time (~30 ms of thread and module teardown per create) and can abort
+    # after py-rattler work ("PyGILState_Release ... finalizing", seen after an
+    # HTTP install), which would turn a finished create into an engine crash.
+    os._exit(status)

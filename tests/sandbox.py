@@ -64,3 +64,14 @@ class Sandbox:
     def assert_user_dirs_untouched(self) -> None:
         written = sorted(snapshot(self.user_dirs) - {n.lower() for n in USER_DIRS} - {"tmp"})
         assert written == [], f"files written outside root and cache: {written}"
+
+
+def demo_env(base: Path, channel: Path, *extra: str) -> tuple[Sandbox, Path]:
+    """A real ``demo PYVER`` environment with demo-activate, made through the CLI."""
+    from mambaboot.devchannel import PYTHON_VERSION
+
+    pyver = ".".join(PYTHON_VERSION.split(".")[:2])
+    sandbox = Sandbox.make(base)
+    sandbox.run("create", "demo", pyver, "-c", str(channel), "--with", "demo-activate", *extra,
+                check=True)
+    return sandbox, sandbox.root / ("demo_" + pyver.replace(".", "_"))

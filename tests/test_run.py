@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import PYTHON_VERSION
-from sandbox import Sandbox
+from sandbox import Sandbox, demo_env
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
@@ -24,10 +24,7 @@ ENVDIR = "demo_" + PYVER.replace(".", "_")
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
     """One real environment (python + conda + mamba + demo-activate) for the whole module."""
-    sandbox = Sandbox.make(tmp_path_factory.mktemp("run"))
-    sandbox.run("create", "demo", PYVER, "-c", str(demo_channel), "--with", "demo-activate",
-                check=True)
-    return sandbox, sandbox.root / ENVDIR
+    return demo_env(tmp_path_factory.mktemp("run"), demo_channel)
 
 
 def run(sandbox: Sandbox, prefix: Path, *argv: str, **kw: object,

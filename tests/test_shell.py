@@ -17,7 +17,7 @@ import pytest
 from mambaboot import shell
 from mambaboot.devchannel import PYTHON_VERSION
 from mambaboot.errors import ActiveEnvironmentError, UsageError
-from sandbox import Sandbox
+from sandbox import Sandbox, demo_env
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
@@ -26,10 +26,8 @@ PROMPT = f"({ENVDIR}) "
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
-    sandbox = Sandbox.make(tmp_path_factory.mktemp("shell"))
-    sandbox.run("create", "demo", PYVER, "-c", str(demo_channel), "--with", "demo-activate",
-                check=True)
-    return sandbox, sandbox.root / ENVDIR
+    """One real environment (python + conda + mamba + demo-activate) for the whole module."""
+    return demo_env(tmp_path_factory.mktemp("shell"), demo_channel)
 
 
 def spawn_shell(sandbox: Sandbox, prefix: Path, name: str) -> pexpect.spawn:

@@ -11,7 +11,7 @@ from test_scripts_batch import run_cycle, windows_entries
 from test_scripts_posix import activate_and_deactivate, same
 
 from mambaboot.devchannel import PYTHON_VERSION
-from sandbox import Sandbox
+from sandbox import Sandbox, demo_env
 from wine import Wine
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
@@ -20,16 +20,13 @@ ENVDIR = "demo_" + PYVER.replace(".", "_")
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
-    sandbox = Sandbox.make(tmp_path_factory.mktemp("realenv"))
-    templates = sandbox.base / "templates"
+    templates = tmp_path_factory.mktemp("templates")
     (templates / "__home__").mkdir(parents=True)
     (templates / "__home__" / "settings.ini").write_text("[x]\n")
     (templates / "bin").mkdir()
     (templates / "bin" / "python").write_text("not the engine's python")
-    sandbox.run("create", "demo", PYVER, "-c", str(demo_channel), "--with", "demo-activate",
-                "--template", str(templates / "__home__"), "--template", str(templates / "bin"),
-                check=True)
-    return sandbox, sandbox.root / ENVDIR
+    return demo_env(tmp_path_factory.mktemp("realenv"), demo_channel,
+                    "--template", str(templates / "__home__"), "--template", str(templates / "bin"))
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from mambaboot.errors import UsageError
@@ -80,10 +80,10 @@ def resolve_root(root: str | os.PathLike[str] | None = None,
     return Path(chosen).expanduser().absolute()
 
 
-@dataclass(frozen=True)
-class Cache:
+class Cache(namedtuple("_Cache", "root pkgs")):
     """The shared cache: ``pkgs`` (conda package cache) and our own data beside it."""
 
+    __slots__ = ()
     root: Path
     pkgs: Path
 

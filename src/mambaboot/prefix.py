@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from collections import namedtuple
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from mambaboot.errors import NotAnEnvironmentError
 
@@ -32,8 +31,10 @@ class Status(str, Enum):
     FOREIGN = "foreign"        # exists, but not made by us: never touched
 
 
-@dataclass(frozen=True)
-class Prefix:
+class Prefix(namedtuple("_Prefix", "path")):
+    """One environment directory (a namedtuple: cheap to import on the ``run`` path)."""
+
+    __slots__ = ()
     path: Path
 
     # --- layout -----------------------------------------------------------
@@ -102,13 +103,13 @@ class Prefix:
             return Status.OK
         return Status.FOREIGN
 
-    def read_manifest(self) -> dict[str, Any]:
+    def read_manifest(self) -> dict[str, object]:
         try:
             return json.loads(self.manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
 
-    def write_manifest(self, data: dict[str, Any]) -> None:
+    def write_manifest(self, data: dict[str, object]) -> None:
         write_json_atomic(self.manifest, data)
 
 
@@ -143,7 +144,7 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
     )
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON via a temp file + rename so a crash never leaves half a manifest."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

@@ -6,7 +6,6 @@ the machines that run this suite, so activate.ps1 is never executed by it.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,7 +29,7 @@ def weird_prefix(prefix: Path) -> Path:
     """The hand-made prefix, its scripts rewritten with hostile variable values."""
     base = env_delta.compute(prefix, NAME)
     variables = {**base.variables, "MB_LITERAL": WEIRD, "MB_MIXED": f"<{PREFIX_TOKEN}>{WEIRD}"}
-    activation.write_scripts(prefix, dataclasses.replace(base, variables=variables))
+    activation.write_scripts(prefix, base._replace(variables=variables))
     return prefix
 
 

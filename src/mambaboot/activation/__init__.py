@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mambaboot.activation import env_delta
+
+TYPE_CHECKING = False  # importing typing would slow `run` down
 
 if TYPE_CHECKING:
     from mambaboot.activation.via_template import Activator

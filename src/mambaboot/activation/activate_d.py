@@ -10,7 +10,6 @@ after is diffed. The result is stored with the prefix replaced by the token.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -102,4 +101,4 @@ def diff(activation: Activation, prefix: Path, before: Mapping[str, str],
     old_path = set(old.get("PATH", "").split(os.pathsep))
     new_path = new.get("PATH", ("PATH", ""))[1].split(os.pathsep)
     extra = tuple(tokenize(p, prefix) for p in new_path if p and p not in old_path)
-    return dataclasses.replace(activation, scripted=scripted, unset=unset, extra_path=extra)
+    return activation._replace(scripted=scripted, unset=tuple(unset), extra_path=tuple(extra))

@@ -19,8 +19,8 @@ import contextlib
 import json
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
@@ -30,20 +30,28 @@ FORMAT_VERSION = 2
 IS_WINDOWS = sys.platform == "win32"
 
 
-@dataclass(frozen=True)
-class Activation:
-    """PATH entries (relative to the prefix) and variables (with the prefix token)."""
+_Fields = namedtuple("_Fields", "name path variables stamp scripted unset extra_path",
+                     defaults=(None, 0.0, None, (), ()))
 
-    name: str
-    path: tuple[str, ...]
-    variables: dict[str, str] = field(default_factory=dict)
-    stamp: float = 0.0  # conda-meta mtime when computed
-    #: Variables the activate.d scripts set or changed (values may hold the token).
-    scripted: dict[str, str] = field(default_factory=dict)
-    #: Variables the activate.d scripts removed.
-    unset: tuple[str, ...] = ()
-    #: PATH entries the activate.d scripts added in front (may hold the token).
-    extra_path: tuple[str, ...] = ()
+
+class Activation(_Fields):
+    """PATH entries (relative to the prefix) and variables (with the prefix token).
+
+    Fields: ``name``; ``path`` (PATH entries relative to the prefix); ``variables``
+    (what mambaboot sets); ``stamp`` (conda-meta mtime when computed);
+    ``scripted``/``unset``/``extra_path`` (the measured effects of activate.d
+    scripts). A namedtuple rather than a dataclass: ``run`` imports this module
+    and ``dataclasses`` alone costs it ~10 ms of start-up.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, path: tuple[str, ...], *,
+                variables: dict[str, str] | None = None, stamp: float = 0.0,
+                scripted: dict[str, str] | None = None,
+                unset: tuple[str, ...] = (), extra_path: tuple[str, ...] = ()) -> Activation:
+        return super().__new__(cls, name, tuple(path), dict(variables or {}), stamp,
+                               dict(scripted or {}), tuple(unset), tuple(extra_path))
 
     def to_json(self) -> dict[str, object]:
         return {"version": FORMAT_VERSION, "name": self.name, "path": list(self.path),
@@ -87,7 +95,8 @@ def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> A
         "CONDA_PROMPT_MODIFIER": f"({env_name}) ",
         "MAMBABOOT_ENV": PREFIX_TOKEN,
     }
-    return Activation(env_name, bin_dirs(windows), variables, conda_meta_mtime(prefix))
+    return Activation(env_name, bin_dirs(windows), variables=variables,
+                      stamp=conda_meta_mtime(prefix))
 
 
 def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS,

@@ -26,6 +26,11 @@ def span(stats: Doc, key: str, scale: float = 1.0, digits: int = 2) -> str:
             f"({s['min'] * scale:.{digits}f}-{s['max'] * scale:.{digits}f})")
 
 
+def mins(stats: Doc, a: str, b: str) -> str:
+    """Ratio of the fastest samples: less sensitive to a busy machine than medians."""
+    return f"{stats[a]['min'] / stats[b]['min']:.2f}x"
+
+
 def verdict(name: str, value: float) -> str:
     target, higher = TARGETS[name]
     if (value >= target) if higher else (value <= target):
@@ -38,8 +43,9 @@ def _row(*cells: object) -> str:
 
 
 def summary(doc: Doc) -> list[str]:
-    lines = [_row("#", "measure", "mambaboot", "baseline", "ratio / value", "target", "verdict"),
-             _row(*["---"] * 7)]
+    lines = [_row("#", "measure", "mambaboot", "baseline", "ratio / value",
+                  "ratio of minimums", "target", "verdict"),
+             _row(*["---"] * 8)]
     for n, entry in sorted(doc["warm"].items(), key=lambda kv: int(kv[0])):
         s = entry["stats"]
         r = med(s, "mambaboot.wall") / med(s, "raw.solve_install")
@@ -47,36 +53,44 @@ def summary(doc: Doc) -> list[str]:
             lines.append(_row(1, f"warm create, {int(n) + 2} packages (s)",
                               span(s, "mambaboot.wall"),
                               f"raw solve+install {span(s, 'raw.solve_install')}",
-                              f"{r:.2f}x", "≤ 1.15x", verdict("warm_ratio", r)))
+                              f"{r:.2f}x", mins(s, "mambaboot.wall", "raw.solve_install"),
+                              "≤ 1.15x", verdict("warm_ratio", r)))
     small = doc["warm"][str(min(int(k) for k in doc["warm"]))]["stats"]
     overhead = (med(small, "mambaboot.wall") - med(small, "raw.solve_install")) * 1000
+
+    best_overhead = (small["mambaboot.wall"]["min"] - small["raw.solve_install"]["min"]) * 1000
     lines.append(_row(1, "fixed overhead, smallest env (ms)",
                       f"{med(small, 'mambaboot.wall') * 1000:.0f} total",
                       f"raw solve+install {med(small, 'raw.solve_install') * 1000:.0f}",
-                      f"{overhead:.0f} ms", "≤ 150 ms", verdict("overhead_ms", overhead)))
+                      f"{overhead:.0f} ms",
+                      f"{best_overhead:.0f} ms",
+                      "≤ 150 ms", verdict("overhead_ms", overhead)))
     for transport, entry in doc["cold"].items():
         s = entry["stats"]
         r = med(s, "mambaboot.wall") / med(s, "raw.solve_install")
         lines.append(_row(2, f"cold create via {transport}, {entry['packages']} packages (s)",
                           span(s, "mambaboot.wall"),
                           f"raw solve+install {span(s, 'raw.solve_install')}",
-                          f"{r:.2f}x", "≤ 1.15x", verdict("cold_ratio", r)))
+                          f"{r:.2f}x", mins(s, "mambaboot.wall", "raw.solve_install"),
+                          "≤ 1.15x", verdict("cold_ratio", r)))
     st = doc["startup"]["stats"]
     if "run.wall" in st:
         r = med(st, "run.wall") / med(st, "env_python.wall")
         lines.append(_row(3, "`run ENV -- python -c pass` (ms)", span(st, "run.wall", 1000, 1),
                           f"`ENV/bin/python -c pass` {span(st, 'env_python.wall', 1000, 1)}",
-                          f"{r:.2f}x", "≤ 2.2x", verdict("run_ratio", r)))
+                          f"{r:.2f}x", mins(st, "run.wall", "env_python.wall"), "≤ 2.2x",
+                          verdict("run_ratio", r)))
     else:
         lines.append(_row(3, "`run` overhead", "pending: `mambaboot run` not available", "",
-                          "", "≤ 2.2x", "pending"))
+                          "", "", "≤ 2.2x", "pending"))
     v = doc["verify"]
     mb = v["counts"]["bytes"] / 1e6
     ours = mb / med(v["stats"], "verify.wall")
     theirs = mb / med(v["stats"], "sha256sum.wall")
     lines.append(_row(4, f"verify throughput, {v['counts']['files']} files / {mb:.0f} MB (MB/s)",
                       f"{ours:.0f}", f"sha256sum {theirs:.0f}", f"{ours / theirs:.2f}x",
-                      "≥ 0.8x", verdict("verify_ratio", ours / theirs)))
+                      mins(v["stats"], "sha256sum.wall", "verify.wall"), "≥ 0.8x",
+                      verdict("verify_ratio", ours / theirs)))
     return lines
 
 

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 from mambaboot.errors import MambabootError
 
 CHUNK = 1 << 20
+PARALLEL_DOWNLOADS = 6
 #: rattler's cache writes ``NAME-VERSION-BUILD.lock``: 8 bytes revision + 32 bytes sha256.
 _RATTLER_LOCK_SIZE = 40
 
@@ -147,6 +148,7 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     pkgs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | None] = {}
     missing: list[Wanted] = []
+    downloads: list[Wanted] = []
     for want in wanted:
         archive = pkgs / want.file_name
         if archive.is_file():
@@ -171,13 +173,30 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
                                      "check that the channel directory is still there.")
             result[want.name] = _copy_verified(path, want, archive, str(path), against)
         else:
-            result[want.name] = _download_verified(want.url, want, archive, against)
+            downloads.append(want)
+    if downloads and not missing:
+        result.update(_download_all(downloads, pkgs, against))
     if missing:
         names = ", ".join(w.file_name for w in missing)
         raise MissingPackagesError(
             f"--offline, but {len(missing)} package(s) are not in the cache ({names}); run the "
             "same command once without --offline, or create from a bundle (mambaboot bundle).")
     return result
+
+
+def _download_all(wanted: list[Wanted], pkgs: Path, against: str) -> dict[str, Path | None]:
+    """Fetch over HTTP a few at a time: one-by-one made cold creates ~2x rattler's time.
+
+    Each download still lands in its own temp file and is renamed only when its
+    sha256 matches, so a failure in one leaves no half file and the first error
+    is the one raised.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_DOWNLOADS, len(wanted))) as pool:
+        futures = {w.name: pool.submit(_download_verified, w.url, w, pkgs / w.file_name,
+                                       against) for w in wanted}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def copy_into(archives: Iterable[Path], folder: Path) -> None:

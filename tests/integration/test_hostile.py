@@ -154,3 +154,37 @@ def test_archive_not_matching_repodata_is_never_linked(
     assert not (sandbox.root / "h2").exists() and not cached.exists()
     sandbox.run("create", "h2", *args, check=True)  # re-fetched from the channel
     assert (sandbox.root / "h2" / "share" / "hashed.txt").read_bytes() == b"the real bytes\n" * 100
+
+
+def test_vetted_stamp_is_reused_but_a_changed_cache_entry_is_vetted_again(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """Warm creates skip re-walking packages vetted before, unless paths.json changed."""
+    import json
+
+    cache = tmp_path / "cache"
+    args = ("--no-managers", "--with", "demo-tool", "-c", str(demo_channel), "--cache", str(cache))
+    sandbox.run("create", "first", *args, check=True)  # cold: archives checked as streams
+    sandbox.run("create", "second", *args, check=True)  # warm: cache entries walked, stamped
+    stamps = sorted(p.name for p in (cache / "pkgs" / ".mambaboot-vetted").iterdir())
+    assert any(name.startswith("demo-tool-1.0-h0_0-") for name in stamps)
+    sandbox.run("create", "reuse", *args, check=True)  # warm: the stamps are used
+    # proof that the stamp is what is read: a link planted only in the stamp is refused
+    [stamp] = (cache / "pkgs" / ".mambaboot-vetted").glob("demo-tool-1.0-h0_0-*.json")
+    original = stamp.read_text()
+    planted = json.loads(original)
+    planted["links"]["bin/planted"] = "../../../outside"
+    stamp.write_text(json.dumps(planted))
+    proc = sandbox.run("create", "planted", *args)
+    assert proc.returncode == 1 and "bin/planted" in proc.stderr, proc.stderr
+    stamp.write_text(original)
+    [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
+    paths_json = folder / "info" / "paths.json"
+    data = json.loads(paths_json.read_text())
+    data["paths"].append({"_path": "../../escape.txt", "path_type": "hardlink",
+                          "sha256": "0" * 64, "size_in_bytes": 1})
+    paths_json.write_text(json.dumps(data))
+    proc = sandbox.run("create", "third", *args)
+    assert proc.returncode == 1
+    assert "demo-tool" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (sandbox.root / "third").exists()
+    assert not (sandbox.root.parent / "escape.txt").exists()

@@ -8,7 +8,6 @@ that need it (``lock``, ``verify``, ``bundle``), never on the ``run`` path.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from urllib.parse import urlparse
@@ -153,7 +152,3 @@ def restore_origins(prefix: Path, records: list[rattler.RepoDataRecord]) -> None
         data["url"] = str(record.url)
         data["channel"] = str(record.channel) if record.channel else data.get("channel")
         meta.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-
-
-def run(coro):
-    return asyncio.run(coro)

@@ -97,6 +97,11 @@ class CreateRequest:
     lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
     bundle: str | None = None               # --from-bundle: directory holding the archives
 
+    def __post_init__(self) -> None:
+        # Checked when the request is made, so bad input fails before anything is written.
+        for spec in self.extra:
+            validate_spec(spec)
+
     @property
     def specs(self) -> list[str]:
         if self.specs_override is not None:
@@ -104,5 +109,5 @@ class CreateRequest:
         specs = [f"python={self.python}" if self.python else "python"]
         if self.managers:
             specs += list(MANAGERS)
-        specs += [validate_spec(s) for s in self.extra]
+        specs += [s.strip() for s in self.extra]
         return specs

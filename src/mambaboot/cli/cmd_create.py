@@ -12,7 +12,7 @@ from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
 from mambaboot.errors import UsageError
 from mambaboot.locations import DEFAULT_NAME, prefix_dirname, resolve_cache, resolve_root
-from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel, validate_spec
+from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -42,8 +42,6 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
-    for spec in args.with_pkgs:
-        validate_spec(spec)
     name, channels = args.name, args.channels
     specs: tuple[str, ...] | None = None
     lock = None

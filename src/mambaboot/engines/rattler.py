@@ -31,7 +31,7 @@ MAX_DETAIL_LINES = 12
 
 
 @lru_cache(maxsize=1)
-def _rattler_version() -> str:
+def rattler_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -52,7 +52,7 @@ class RattlerEngine(Engine):
     name = "rattler"
 
     def version(self) -> str:
-        return _rattler_version()
+        return rattler_version()
 
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
                 progress: ProgressCallback = no_progress) -> InstallOutcome:

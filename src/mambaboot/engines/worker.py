@@ -32,6 +32,7 @@ from rattler.exceptions import (
 from mambaboot import lockops
 from mambaboot.archives import ensure_archives
 from mambaboot.engines.guard import vet
+from mambaboot.engines.rattler import rattler_version
 from mambaboot.errors import MambabootError
 from mambaboot.testhooks import hook
 
@@ -169,7 +170,7 @@ def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dic
     lock = Path(req["prefix"]) / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockops.write_lock(records, channels, lock)
-    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version(),
+    emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
          channels=channels)
 
 
@@ -178,17 +179,11 @@ async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
     prefix = Path(req["prefix"])
     records = lockops.prefix_records(prefix)
     lockops.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
-    emit("done", records=[record_summary(r) for r in records], engine_version=engine_version(),
+    emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
          channels=req["channels"])
 
 
 OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock}
-
-
-def engine_version() -> str:
-    from importlib.metadata import version
-
-    return version("py-rattler")
 
 
 def classify(exc: BaseException) -> str:

@@ -1,7 +1,9 @@
 """``mambaboot run ENV -- COMMAND``: one command with the environment applied.
 
 This is the hot path (a user may call it thousands of times from scripts), so
-it reads the stored activation and hands over: ``execve`` on POSIX, so the
+it reads the stored activation and hands over (measuring the packages'
+activate.d scripts first when that was not done yet, or ``conda-meta`` changed
+since: see ``activation.activate_d``): ``execve`` on POSIX, so the
 command *becomes* this process (signals, stdin/stdout/stderr and the exit code
 are its own, nothing is buffered); on Windows, where exec is an emulation that
 breaks console handling, a child process whose exit code is returned. Only the
@@ -71,7 +73,7 @@ def plan(env_path: Path, argv: Sequence[str],
         raise UsageError("No command given; use 'mambaboot run ENV -- COMMAND [ARGS...]'.")
     require_clean_shell(environ)
     prefix = require_env(env_path)
-    activation = env_delta.current(prefix.path)
+    activation = env_delta.measured(prefix.path)
     env = env_delta.apply(activation, prefix.path, environ)
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)

@@ -42,3 +42,30 @@ def make_prefix(path: Path, name: str = "demo") -> Path:
     tool.write_text("#!/bin/sh\necho demo-tool from the env\n", encoding="utf-8")
     tool.chmod(0o755)
     return path
+
+
+def processes_with(token: str, wait: float = 3.0) -> list[int]:
+    """PIDs of live processes whose command line or environment contains ``token`` (/proc).
+
+    The environment catches every descendant (a ``sleep`` started by a script
+    that exported the token), the command line what cleared its environment.
+    Polls up to ``wait`` seconds, because a killed process may need a moment to
+    disappear; zombies (empty command line and environment) do not count.
+    """
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in seen:
+                found.append(int(entry.name))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

@@ -2,9 +2,11 @@
 
 ``prepare`` is what ``create`` calls once the engine has installed packages:
 it copies ``--template`` folders, makes condabin batch files relocatable,
-writes the portable ``activate.*`` scripts and computes + stores the
-activation (with the measured effects of activate.d scripts) that ``run`` and
-``shell`` apply.
+writes the portable ``activate.*`` scripts and stores the static activation
+(PATH entries and variables computed from the prefix alone). It runs no
+package code: the packages' activate.d scripts run only when the user enters
+the environment (the ``activate.*`` scripts source them; ``run`` measures
+them on first use, see ``activate_d``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ def write_scripts(prefix: Path, activation: env_delta.Activation) -> list[Path]:
 
 
 def prepare(prefix: Path, name: str, templates: Sequence[Path] = ()) -> env_delta.Activation:
-    """Templates, condabin fix-up, activate.* scripts, then compute + store the activation."""
+    """Templates, condabin fix-up, activate.* scripts, and the static activation, stored.
+
+    Deliberately runs no activate.d script (that would be package code nobody
+    asked for during create); the stored activation is marked unmeasured when
+    such scripts exist, and ``run`` measures them the first time it is used.
+    """
     from mambaboot.activation.seed_files import copy_templates, relocate_condabin
 
     copy_templates(prefix, templates)

@@ -1,16 +1,18 @@
 """The activation model: which variables an environment needs, shell-independent.
 
-It is computed once (at create, and again when ``conda-meta`` changes) and
-stored in ``.mambaboot/activation.json`` with every occurrence of the prefix
-replaced by a token, so the stored file stays true after the folder moves.
-``mambaboot run`` reads it without importing the engine (or anything heavy:
-this module and ``activate_d`` use the standard library only).
+It is stored in ``.mambaboot/activation.json`` with every occurrence of the
+prefix replaced by a token, so the stored file stays true after the folder
+moves. ``mambaboot run`` reads it without importing the engine (or anything
+heavy: this module uses the standard library only).
 
-Two layers are kept apart because the generated scripts treat them
-differently: ``variables``/``path`` are what mambaboot itself sets (the scripts
-write them out), while ``scripted``/``unset``/``extra_path`` are the measured
-effects of the packages' ``etc/conda/activate.d`` scripts (the scripts run those
-packages' scripts themselves; ``run`` and ``shell`` apply the measured result).
+Two layers are kept apart because they come from different places:
+``variables``/``path`` are what mambaboot itself sets, computed from the
+prefix alone (``create`` writes them; no package code runs for them), while
+``scripted``/``unset``/``extra_path`` are the measured effects of the packages'
+``etc/conda/activate.d`` scripts. Those scripts are package code, so they are
+only run when the user enters the environment, as conda runs them: the
+``activate.*`` scripts source them, and ``run`` measures them (``measured``)
+the first time and again after ``conda-meta`` changed (``activate_d.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from pathlib import Path
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
 
 PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: Older formats still read: version 2 was always measured (at create, by older mambaboot).
+READABLE_VERSIONS = (2, FORMAT_VERSION)
 IS_WINDOWS = sys.platform == "win32"
 
 
-_Fields = namedtuple("_Fields", "name path variables stamp scripted unset extra_path",
-                     defaults=(None, 0.0, None, (), ()))
+_Fields = namedtuple("_Fields", "name path variables stamp scripted unset extra_path measured",
+                     defaults=(None, 0.0, None, (), (), False))
 
 
 class Activation(_Fields):
@@ -40,8 +44,10 @@ class Activation(_Fields):
     Fields: ``name``; ``path`` (PATH entries relative to the prefix); ``variables``
     (what mambaboot sets); ``stamp`` (conda-meta mtime when computed);
     ``scripted``/``unset``/``extra_path`` (the measured effects of activate.d
-    scripts). A namedtuple rather than a dataclass: ``run`` imports this module
-    and ``dataclasses`` alone costs it ~10 ms of start-up.
+    scripts); ``measured`` (whether those were measured at all: ``create`` never
+    measures, so a fresh environment with activate.d scripts starts unmeasured).
+    A namedtuple rather than a dataclass: ``run`` imports this module and
+    ``dataclasses`` alone costs it ~10 ms of start-up.
     """
 
     __slots__ = ()
@@ -49,24 +55,29 @@ class Activation(_Fields):
     def __new__(cls, name: str, path: tuple[str, ...], *,
                 variables: dict[str, str] | None = None, stamp: float = 0.0,
                 scripted: dict[str, str] | None = None,
-                unset: tuple[str, ...] = (), extra_path: tuple[str, ...] = ()) -> Activation:
+                unset: tuple[str, ...] = (), extra_path: tuple[str, ...] = (),
+                measured: bool = False) -> Activation:
         return super().__new__(cls, name, tuple(path), dict(variables or {}), stamp,
-                               dict(scripted or {}), tuple(unset), tuple(extra_path))
+                               dict(scripted or {}), tuple(unset), tuple(extra_path),
+                               bool(measured))
 
     def to_json(self) -> dict[str, object]:
+        """The stored form; ``activate_d`` is null until the scripts were measured."""
+        scripts = ({"set": self.scripted, "unset": list(self.unset),
+                    "path": list(self.extra_path)} if self.measured else None)
         return {"version": FORMAT_VERSION, "name": self.name, "path": list(self.path),
                 "variables": self.variables, "conda_meta_mtime": self.stamp,
-                "activate_d": {"set": self.scripted, "unset": list(self.unset),
-                               "path": list(self.extra_path)}}
+                "activate_d": scripts}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Activation:
-        scripts: dict = dict(data.get("activate_d") or {})  # type: ignore[call-overload]
+        raw = data.get("activate_d")
+        scripts: dict = dict(raw or {})  # type: ignore[call-overload]
         return cls(name=str(data["name"]), path=tuple(data["path"]),  # type: ignore[arg-type]
                    variables=dict(data["variables"]),  # type: ignore[call-overload]
                    stamp=float(data.get("conda_meta_mtime", 0.0)),  # type: ignore[arg-type]
                    scripted=dict(scripts.get("set", {})), unset=tuple(scripts.get("unset", ())),
-                   extra_path=tuple(scripts.get("path", ())))
+                   extra_path=tuple(scripts.get("path", ())), measured=raw is not None)
 
     def resolve(self, prefix: Path) -> tuple[list[str], dict[str, str]]:
         """Absolute PATH entries and variable values for a prefix at its current place."""
@@ -100,13 +111,23 @@ def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> A
 
 
 def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS,
-            *, run_scripts: bool = True) -> Activation:
-    """The base activation plus the measured effects of the packages' activate.d scripts."""
+            *, run_scripts: bool = False) -> Activation:
+    """The base activation; with ``run_scripts``, plus the measured activate.d effects.
+
+    ``run_scripts`` runs package code (bounded, see ``activate_d.measure``), so
+    only the paths that enter the environment (``run``) pass it; ``create`` and
+    ``verify`` never do. Without it, an environment that has no activate.d
+    scripts for this platform is marked measured (there is nothing to measure).
+    """
     activation = base(prefix, name, windows)
-    if not run_scripts or windows != IS_WINDOWS:
+    if windows != IS_WINDOWS:
         return activation  # another platform's scripts cannot be run from here
     from mambaboot.activation import activate_d
 
+    if not activate_d.scripts(prefix):
+        return activation._replace(measured=True)
+    if not run_scripts:
+        return activation
     return activate_d.measure(prefix, activation)
 
 
@@ -123,21 +144,41 @@ def load(prefix: Path) -> Activation | None:
         data = json.loads((prefix / META_DIR / ACTIVATION).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if data.get("version") != FORMAT_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         return None
     return Activation.from_json(data)
 
 
-def current(prefix: Path, name: str | None = None) -> Activation:
-    """The stored activation, recomputed and stored again when conda-meta changed."""
+def _fresh(prefix: Path, name: str | None, *, run_scripts: bool) -> Activation:
+    """The stored activation when it is still true (and measured, if asked), else recomputed."""
     stored = load(prefix)
-    if stored is not None and stored.stamp == conda_meta_mtime(prefix):
+    if (stored is not None and stored.stamp == conda_meta_mtime(prefix)
+            and (stored.measured or not run_scripts)):
         return stored
-    fresh = compute(prefix, name or (stored.name if stored else None))
+    fresh = compute(prefix, name or (stored.name if stored else None), run_scripts=run_scripts)
     # A read-only environment still activates; it just recomputes next time.
     with contextlib.suppress(OSError):
         store(prefix, fresh)
     return fresh
+
+
+def current(prefix: Path, name: str | None = None) -> Activation:
+    """The stored activation, recomputed when conda-meta changed; never runs package code.
+
+    What ``verify`` applies: the activate.d effects are included when ``run``
+    has measured them already, and left out otherwise.
+    """
+    return _fresh(prefix, name, run_scripts=False)
+
+
+def measured(prefix: Path, name: str | None = None) -> Activation:
+    """What ``run`` applies: like ``current``, plus the activate.d effects, measured if needed.
+
+    Measuring runs the packages' activate.d scripts (the user is entering the
+    environment, so this is when conda would run them too); it happens the first
+    time and again after ``conda-meta`` changed, and the result is stored.
+    """
+    return _fresh(prefix, name, run_scripts=True)
 
 
 def apply(activation: Activation, prefix: Path,

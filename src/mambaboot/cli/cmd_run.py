@@ -27,7 +27,9 @@ def register(subs: argparse._SubParsersAction) -> None:
     p = subs.add_parser(
         "run", help="run one command inside an environment",
         description="Run COMMAND with the environment applied (PATH, CONDA_PREFIX, activate.d "
-                    "effects). Exit code, signals and output are the command's own.")
+                    "effects, measured on first use: each activate.d script may take "
+                    "MAMBABOOT_ACTIVATE_TIMEOUT seconds, default 30). Exit code, signals and "
+                    "output are the command's own.")
     p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
                    help="the command and its arguments, after --")
@@ -84,6 +86,12 @@ def fast_main(args: Sequence[str]) -> int | None:
     env, root, verbose, argv = parsed
     try:
         return _run(env, root, argv)
+    except KeyboardInterrupt:  # e.g. while activate.d scripts are measured
+        import sys
+
+        sys.stderr.write("mambaboot: interrupted before the command started; nothing was "
+                         "changed.\n")
+        return 130
     except Exception as exc:
         from mambaboot.cli.output import report_error
 

@@ -79,7 +79,7 @@ HOSTILE = {
     "paths.json absolute": (spec(extra_paths_json_entries=[
         {"_path": "/tmp/x", "path_type": "hardlink"}]), "absolute"),
     "paths.json NUL": (spec(extra_paths_json_entries=[
-        {"_path": "lib/a\0b", "path_type": "hardlink"}]), "NUL"),
+        {"_path": "lib/a\0b", "path_type": "hardlink"}]), "control character"),
     "name with slash": (spec(extra_index_json={"name": "ev/il"}), "name"),
     "build with dotdot": (spec(extra_index_json={"build": "h0_..x"}), "build"),
     "version with backslash": (spec(extra_index_json={"version": "1\\0"}), "version"),

@@ -10,15 +10,23 @@ backslash-free and has no ``..``; a symlink's target, resolved component by
 component through every other symlink of the transaction, stays inside the
 package/prefix (components are compared, never string prefixes, so
 ``/x/env-evil`` is not inside ``/x/env``); nothing is written through a
-symlink; no device files; name, version and build are plain single names.
+symlink; no device files; no control characters in names; no setuid, setgid,
+sticky or world-writable modes; nothing at the paths mambaboot itself owns in a
+prefix; name, version and build are plain single names. noarch: python paths
+are checked where the engine puts them (``site-packages/`` ->
+``lib/pythonX.Y/site-packages/``, ``python-scripts/`` -> ``bin/``), and two
+packages shipping one path (a clobber) are reported, never silent.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import os
 import re
+import stat
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +37,14 @@ from mambaboot.errors import MambabootError
 #: Symlink chains longer than this are refused (the kernel's limit is 40 too).
 MAX_HOPS = 40
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Top-level names a prefix reserves for mambaboot and the engine: a package
+#: shipping them would overwrite the manifest, the lock, the activation
+#: scripts, the cache link or the engine's own records.
+RESERVED_TOP = frozenset({".mambaboot", "pkgs", "conda-meta", "__clobbers__", "activate.sh",
+                          "activate.bat", "activate.ps1", "activate.fish", "deactivate.bat"})
+#: Mode bits no package file may carry: setuid/setgid/sticky, and writable by anyone.
+BAD_MODE = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 _ENTRY_POINT = re.compile(r"^\s*([^=\s]+)\s*=")
 
 
@@ -49,34 +65,49 @@ class Contents:
     label: str
     entries: list[str] = field(default_factory=list)       # paths.json paths, normalised
     links: dict[str, str] = field(default_factory=dict)    # payload symlink path -> target
+    noarch_python: bool = False                            # paths are remapped at link time
+    entry_points: list[str] = field(default_factory=list)  # noarch: python bin/ scripts
+    fingerprint: str = ""                                  # size/mtime/mode of the cached tree
+    names: frozenset[str] = frozenset()                    # every name in the package
+
+
+@dataclass(frozen=True)
+class Clobber:
+    """One path shipped by more than one package of a transaction."""
+
+    path: str
+    packages: tuple[str, ...]
 
 
 def check_path(label: str, path: object, what: str = "path") -> str:
     """A package-relative path without tricks, normalised to ``a/b/c``."""
     if not isinstance(path, str) or not path.strip():
         raise refuse(label, f"a {what} is empty or not a string")
-    if "\0" in path or "\\" in path:
-        raise refuse(label, f"the {what} {path!r} contains a NUL byte or a backslash")
+    if _CONTROL.search(path) or "\\" in path:
+        raise refuse(label, f"the {what} {path!r} contains a control character or a backslash")
     if path.startswith("/") or _DRIVE.match(path):
         raise refuse(label, f"the {what} {path!r} is absolute")
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
+    parts = path.split("/")
+    if ".." in parts:
         raise refuse(label, f"the {what} {path!r} contains '..' and could escape the prefix")
-    return "/".join(parts)
+    if any(p in ("", ".") for p in parts):
+        # ``lib//d/x`` or ``lib/./d``: readers normalise these differently, so none is accepted
+        raise refuse(label, f"the {what} {path!r} has an empty or '.' component")
+    return path
 
 
 def check_identity(label: str, **fields: object) -> None:
     """name/version/build become directory and file names: one plain component each."""
     for key, value in fields.items():
         text = str(value) if value is not None else ""
-        if not text or any(bad in text for bad in ("/", "\\", "\0", "..")):
-            raise refuse(label, f"its {key} {text!r} contains '/', '\\', '..' or NUL (or is "
-                                "empty)")
+        if not text or _CONTROL.search(text) or any(bad in text for bad in ("/", "\\", "..")):
+            raise refuse(label, f"its {key} {text!r} contains '/', '\\', '..' or a control "
+                                "character (or is empty)")
 
 
 def _components(target: str) -> list[str] | None:
     """A symlink target as components in reverse (a work stack); None if absolute."""
-    if "\0" in target or target.startswith(("/", "\\")) or _DRIVE.match(target):
+    if _CONTROL.search(target) or target.startswith(("/", "\\")) or _DRIVE.match(target):
         return None
     return [p for p in target.replace("\\", "/").split("/") if p not in ("", ".")][::-1]
 
@@ -135,27 +166,34 @@ def check_below(label: str, links: Mapping[str, str], entries: Iterable[str],
             raise refuse(label, f"it writes {ordered[i]} through the symlink {link}{whose}")
 
 
-def check_metadata(label: str, meta: Mapping[str, bytes]) -> list[str]:
-    """index.json identity, paths.json (or info/files) entries, link.json entry points."""
+def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bool, list[str]]:
+    """index.json identity, paths.json (or info/files) entries, noarch kind, entry points."""
     index = _json(label, meta, "info/index.json")
     if not isinstance(index, dict):
         raise refuse(label, "it has no readable info/index.json")
     check_identity(label, name=index.get("name"), version=index.get("version"),
                    build=index.get("build"))
     paths = _json(label, meta, "info/paths.json")
-    if isinstance(paths, dict) and isinstance(paths.get("paths"), list):
+    if "info/paths.json" in meta:
+        if not isinstance(paths, dict) or not isinstance(paths.get("paths"), list):
+            raise refuse(label, "its info/paths.json has no list of paths")
         raw = [e.get("_path") if isinstance(e, dict) else None for e in paths["paths"]]
-    elif "info/files" in meta:
-        raw = meta["info/files"].decode("utf-8", "replace").splitlines()
+    elif "info/files" in meta:  # what the engine falls back to when paths.json is absent
+        raw = [line for line in meta["info/files"].decode("utf-8", "replace").split("\n")
+               if line.strip()]
     else:
         raise refuse(label, "it has neither info/paths.json nor info/files")
-    entries = [check_path(label, p, "paths.json entry") for p in raw if p != ""]
+    entries = [check_path(label, p, "paths.json entry") for p in raw]
     link = _json(label, meta, "info/link.json")
     noarch = link.get("noarch") if isinstance(link, dict) else None
+    points: list[str] = []
     for point in (noarch.get("entry_points") or []) if isinstance(noarch, dict) else []:
         found = _ENTRY_POINT.match(str(point))
-        check_identity(label, **{"entry point": found.group(1) if found else ""})
-    return entries
+        name = found.group(1) if found else ""
+        check_identity(label, **{"entry point": name})
+        points.append(name)
+    is_python = index.get("noarch") == "python" or index.get("noarch_python") is True
+    return entries, is_python, points
 
 
 def _json(label: str, meta: Mapping[str, bytes], name: str) -> Any:
@@ -167,53 +205,167 @@ def _json(label: str, meta: Mapping[str, bytes], name: str) -> Any:
         raise refuse(label, f"its {name} is not valid JSON") from None
 
 
-#: Metadata files read while checking; payload bytes are never kept.
-METADATA = ("info/index.json", "info/paths.json", "info/files", "info/link.json")
+#: Metadata the engine reads from a package: each must be a plain file, never a link.
+METADATA = ("info/index.json", "info/paths.json", "info/files", "info/link.json",
+            "info/has_prefix", "info/no_link", "info/no_softlink")
+#: Written into cache entries by conda (and by us, for conda); not package content.
+NOT_FINGERPRINTED = frozenset({"info/repodata_record.json"})
 
 
-def check_extracted(folder: Path, label: str) -> Contents:
-    """Validate a package already extracted in the cache, walking it once."""
+def _bad_mode(mode: int) -> bool:
+    return bool(mode & BAD_MODE) or bool(mode & stat.S_IWOTH)
+
+
+def walk_tree(folder: Path, label: str) -> tuple[dict[str, str], list[str], str]:
+    """lstat every entry once: (symlinks, all names, fingerprint of what is there).
+
+    The fingerprint (name, type, mode, size, mtime of every file and link)
+    is how a later create notices a cached file edited through a hard link
+    from an environment without hashing every file again.
+    """
     links: dict[str, str] = {}
     names: list[str] = []
+    seen: list[str] = []
     stack = [("", str(folder))]
     while stack:
         rel, path = stack.pop()
         with os.scandir(path) as it:
             for entry in it:
                 sub = f"{rel}{entry.name}"
+                if _CONTROL.search(entry.name) or "\\" in entry.name:
+                    raise refuse(label, f"the name {sub!r} contains a control character or a "
+                                        "backslash")
                 names.append(sub)
-                if entry.is_symlink():
+                if sub in NOT_FINGERPRINTED:
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(st.st_mode):
                     links[sub] = os.readlink(entry.path)
-                elif entry.is_dir(follow_symlinks=False):
+                    seen.append(f"{sub}\0l\0{links[sub]}")
+                elif stat.S_ISDIR(st.st_mode):
                     stack.append((sub + "/", entry.path))
-                elif not entry.is_file(follow_symlinks=False):
+                elif stat.S_ISREG(st.st_mode):
+                    if _bad_mode(st.st_mode):
+                        raise refuse(label, f"{sub} has mode {stat.filemode(st.st_mode)} "
+                                            "(setuid, setgid, sticky or world-writable)")
+                    seen.append(f"{sub}\0f\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}")
+                else:
                     raise refuse(label, f"{sub} in its cached copy is a device or special file")
-    meta = {n: (folder / n).read_bytes() for n in METADATA if n in names and n not in links}
-    return finish(label, meta, links, names)
+    seen.sort()
+    return links, names, hashlib.sha256("\n".join(seen).encode()).hexdigest()
+
+
+def check_extracted(folder: Path, label: str) -> Contents:
+    """Validate a package as extracted on disk: exactly what the engine links from."""
+    links, names, fingerprint = walk_tree(folder, label)
+    if "info" in links or not (folder / "info").is_dir():
+        raise refuse(label, "its info folder is missing or is a symlink")
+    meta: dict[str, bytes] = {}
+    for name in METADATA:
+        try:
+            st = os.lstat(folder / name)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse(label, f"its {name} is a link or not a plain file (the engine would "
+                                "read whatever it points to)")
+        meta[name] = (folder / name).read_bytes()
+    contents = finish(label, meta, links, names)
+    contents.fingerprint = fingerprint
+    return contents
 
 
 def finish(label: str, meta: Mapping[str, bytes], links: Mapping[str, str],
            names: Iterable[str]) -> Contents:
     """Shared tail of the archive and directory checks."""
     check_targets(links, dict.fromkeys(links, label))
-    entries = check_metadata(label, meta)
+    entries, is_python, points = check_metadata(label, meta)
     check_below(label, links, [*names, *entries])
     payload = {p: t for p, t in links.items() if not p.startswith("info/")}
-    return Contents(label, entries, payload)
+    return Contents(label, entries, payload, is_python, points, names=frozenset(names))
 
 
-def check_transaction(packages: list[Contents]) -> None:
-    """Symlinks of one package must not let another write or point outside the prefix."""
+def check_same_names(label: str, archive: frozenset[str], tree: frozenset[str]) -> None:
+    """The archive as Python's tar reader saw it and the tree the engine unpacked must agree.
+
+    Any trick that shows two tar readers different members (pax ``path`` vs GNU
+    long names, duplicate or hidden members) shows up as a name one has and the
+    other lacks. Folders the engine made for a file's parents are expected.
+    """
+    parents = {p.rsplit("/", 1)[0] for p in archive if "/" in p}
+    while True:
+        more = {p.rsplit("/", 1)[0] for p in parents if "/" in p} - parents
+        if not more:
+            break
+        parents |= more
+    extra = sorted(tree - archive - parents)
+    missing = sorted(archive - tree)
+    if extra or missing:
+        which = f"{extra[0]} was unpacked" if extra else f"{missing[0]} was not unpacked"
+        raise refuse(label, f"tar readers disagree about its members ({which}); the archive is "
+                            "ambiguous")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the engine puts noarch: python files for the python of this transaction."""
+
+    site_packages: str = "lib/python3/site-packages"
+    bindir: str = "bin"
+    windows: bool = False
+
+    @classmethod
+    def for_python(cls, version: str | None, site_packages_path: str | None = None,
+                   windows: bool = sys.platform == "win32") -> Layout:
+        if windows:
+            return cls(site_packages_path or "Lib/site-packages", "Scripts", True)
+        major_minor = ".".join((version or "3").split(".")[:2])
+        return cls(site_packages_path or f"lib/python{major_minor}/site-packages", "bin")
+
+    def place(self, path: str) -> str:
+        if path.startswith("site-packages/"):
+            return f"{self.site_packages}/{path.removeprefix('site-packages/')}"
+        if path.startswith("python-scripts/"):
+            return f"{self.bindir}/{path.removeprefix('python-scripts/')}"
+        return path
+
+    def installed(self, pkg: Contents) -> tuple[list[str], dict[str, str]]:
+        """``pkg``'s entries and symlinks at the paths they take in the prefix."""
+        if not pkg.noarch_python:
+            return pkg.entries, pkg.links
+        entries = [self.place(p) for p in pkg.entries]
+        for point in pkg.entry_points:
+            if self.windows:
+                entries += [f"{self.bindir}/{point}-script.py", f"{self.bindir}/{point}.exe"]
+            else:
+                entries.append(f"{self.bindir}/{point}")
+        return entries, {self.place(p): t for p, t in pkg.links.items()}
+
+
+def check_transaction(packages: list[Contents], layout: Layout | None = None) -> list[Clobber]:
+    """The packages together: no escaping or written-through symlink across packages,
+    nothing at mambaboot's own paths; return every path more than one package ships."""
+    layout = layout or Layout()
     links: dict[str, str] = {}
     owners: dict[str, str] = {}
+    placed: list[tuple[Contents, list[str]]] = []
+    shippers: dict[str, list[str]] = {}
     for pkg in packages:
-        for path, target in pkg.links.items():
+        entries, pkg_links = layout.installed(pkg)
+        for path in entries:
+            if path.split("/", 1)[0] in RESERVED_TOP:
+                raise refuse(pkg.label, f"it ships {path}, a path mambaboot keeps for itself in "
+                                        "every environment")
+            shippers.setdefault(path, []).append(pkg.label)
+        for path, target in pkg_links.items():
             links[path], owners[path] = target, pkg.label
-    if not links:
-        return
-    check_targets(links, owners)
-    for pkg in packages:
-        check_below(pkg.label, links, pkg.entries, owners)
+        placed.append((pkg, entries))
+    if links:
+        check_targets(links, owners)
+        for pkg, entries in placed:
+            check_below(pkg.label, links, entries, owners)
+    return [Clobber(path, tuple(labels)) for path, labels in sorted(shippers.items())
+            if len(labels) > 1]
 
 
 def scan_prefix(prefix: Path) -> None:
@@ -226,8 +378,11 @@ def scan_prefix(prefix: Path) -> None:
                 if entry.is_symlink():
                     if not Path(os.path.realpath(entry.path)).is_relative_to(root):
                         rel = os.path.relpath(entry.path, prefix).replace(os.sep, "/")
-                        raise refuse(_owner(prefix, rel), f"its symlink {rel} -> "
-                                     f"{os.readlink(entry.path)} points outside the prefix")
+                        raise UnsafePackageError(
+                            f"The package {_owner(prefix, rel)} installed the symlink {rel} -> "
+                            f"{os.readlink(entry.path)}, which points outside the prefix; the "
+                            "environment was removed, remove the package from the channel or "
+                            "pin another build.")
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
 

@@ -38,6 +38,8 @@ class CreateResult(JsonResult):
     specs: tuple[str, ...]
     seconds: float
     written: tuple[Path, ...] = ()  # every top-level path the create wrote to
+    #: paths more than one package ships: {"path", "packages", "installed"} (never silent)
+    clobbers: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

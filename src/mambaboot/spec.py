@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -96,6 +97,8 @@ class CreateRequest:
     specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
     lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
     bundle: str | None = None               # --from-bundle: directory holding the archives
+    #: per-package unpack limits for pkgarchive.Limits (--max-unpacked, --max-members)
+    limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Checked when the request is made, so bad input fails before anything is written.

@@ -156,35 +156,45 @@ def test_archive_not_matching_repodata_is_never_linked(
     assert (sandbox.root / "h2" / "share" / "hashed.txt").read_bytes() == b"the real bytes\n" * 100
 
 
-def test_vetted_stamp_is_reused_but_a_changed_cache_entry_is_vetted_again(
+def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
         sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
-    """Warm creates skip re-walking packages vetted before, unless paths.json changed."""
+    """Editing an env's file edits the cache through the hard link: new envs never get it."""
     import json
 
     cache = tmp_path / "cache"
     args = ("--no-managers", "--with", "demo-tool", "-c", str(demo_channel), "--cache", str(cache))
-    sandbox.run("create", "first", *args, check=True)  # cold: archives checked as streams
-    sandbox.run("create", "second", *args, check=True)  # warm: cache entries walked, stamped
-    stamps = sorted(p.name for p in (cache / "pkgs" / ".mambaboot-vetted").iterdir())
-    assert any(name.startswith("demo-tool-1.0-h0_0-") for name in stamps)
-    sandbox.run("create", "reuse", *args, check=True)  # warm: the stamps are used
-    # proof that the stamp is what is read: a link planted only in the stamp is refused
-    [stamp] = (cache / "pkgs" / ".mambaboot-vetted").glob("demo-tool-1.0-h0_0-*.json")
-    original = stamp.read_text()
-    planted = json.loads(original)
-    planted["links"]["bin/planted"] = "../../../outside"
-    stamp.write_text(json.dumps(planted))
-    proc = sandbox.run("create", "planted", *args)
-    assert proc.returncode == 1 and "bin/planted" in proc.stderr, proc.stderr
-    stamp.write_text(original)
+    sandbox.run("create", "first", *args, check=True)
+    [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
+    tool = sandbox.root / "first" / "bin" / "demo-tool"
+    assert tool.stat().st_ino == (folder / "bin" / "demo-tool").stat().st_ino
+    original = tool.read_bytes()
+    with tool.open("ab") as fh:  # an unlucky user edits a file of one environment
+        fh.write(b"echo damaged\n")
+    sandbox.run("create", "second", *args, check=True)
+    fresh = sandbox.root / "second" / "bin" / "demo-tool"
+    assert fresh.read_bytes() == original
+    assert fresh.stat().st_ino != tool.stat().st_ino
+    assert sandbox.run("verify", "second").returncode == 0
+    damaged = sandbox.run("verify", "first")
+    assert damaged.returncode == 1 and "bin/demo-tool" in damaged.stdout + damaged.stderr
+
+    # a planted escape in the cached tree (and its paths.json) is never linked either
     [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
     paths_json = folder / "info" / "paths.json"
     data = json.loads(paths_json.read_text())
     data["paths"].append({"_path": "../../escape.txt", "path_type": "hardlink",
                           "sha256": "0" * 64, "size_in_bytes": 1})
     paths_json.write_text(json.dumps(data))
-    proc = sandbox.run("create", "third", *args)
-    assert proc.returncode == 1
-    assert "demo-tool" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (sandbox.root / "third").exists()
+    (folder / "bin" / "planted").symlink_to("../../../outside")
+    sandbox.run("create", "third", *args, check=True)
+    assert not (sandbox.root / "third" / "bin" / "planted").exists()
     assert not (sandbox.root.parent / "escape.txt").exists()
+    assert sandbox.run("verify", "third").returncode == 0
+
+    # a tree no vet of ours ever saw (no stamp) is hashed against its paths.json once
+    [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
+    for stamp in (cache / "pkgs" / ".mambaboot-vetted").glob("demo-tool-*"):
+        stamp.unlink()
+    (folder / "bin" / "demo-tool").write_bytes(b"#!/bin/sh\necho foreign\n")
+    sandbox.run("create", "fourth", *args, check=True)
+    assert (sandbox.root / "fourth" / "bin" / "demo-tool").read_bytes() == original

@@ -31,6 +31,12 @@ def register(subs: argparse._SubParsersAction) -> None:
     source.add_argument("--from-bundle", metavar="DIR|TAR",
                         help="a bundle written by 'mambaboot bundle' (works air-gapped)")
     p.add_argument("--offline", action="store_true", help="use only the package cache")
+    p.add_argument("--max-unpacked", metavar="SIZE",
+                   help="largest size one package may unpack to, e.g. 64G (default: 32G, and "
+                        "at most 200x its archive once past 512M; env MAMBABOOT_MAX_UNPACKED)")
+    p.add_argument("--max-members", metavar="N",
+                   help="most files one package may hold (default: 500000; env "
+                        "MAMBABOOT_MAX_MEMBERS)")
     p.add_argument("--allow-link-scripts", action="store_true",
                    help="run packages' post-link scripts (off by default: they run arbitrary code)")
     p.add_argument("--template", action="append", default=[], metavar="DIR",
@@ -68,7 +74,26 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
     return dirname, CreateRequest(
         name=dirname, python=args.pyver, channels=normalized, extra=tuple(args.with_pkgs),
         managers=not args.no_managers, offline=args.offline,
-        allow_link_scripts=args.allow_link_scripts, specs_override=specs, lock=lock)
+        allow_link_scripts=args.allow_link_scripts, specs_override=specs, lock=lock,
+        limits=_limits(args))
+
+
+def _limits(args: argparse.Namespace) -> dict[str, int]:
+    """Per-package unpack limits from the options, else MAMBABOOT_MAX_* variables."""
+    import os
+    from dataclasses import asdict
+
+    from mambaboot.pkgarchive import make_limits
+
+    unpacked = args.max_unpacked or os.environ.get("MAMBABOOT_MAX_UNPACKED") or None
+    members = args.max_members or os.environ.get("MAMBABOOT_MAX_MEMBERS") or None
+    if unpacked is None and members is None:
+        return {}
+    try:
+        return asdict(make_limits(unpacked, members))
+    except ValueError:
+        raise UsageError(f"The package limits {unpacked or ''} {members or ''} are not valid; "
+                         "write a size like 64G and a whole number of files.") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
         result = session.create(request, root / dirname, cache, engine=args.engine,
                                 progress=view, templates=templates,
                                 engine_options=_engine_options(args))
+    for clobber in result.clobbers:  # never silent, even with --quiet or --json
+        print(f"mambaboot: warning: {clobber['path']} is shipped by "
+              f"{' and '.join(clobber['packages'])}; the file of "
+              f"{clobber.get('installed') or 'the last one linked'} is installed, the other is "
+              "kept under __clobbers__/ ('mambaboot verify' lists this).", file=sys.stderr)
     if args.json:
         print_json({"ok": True, **result.to_json()})
     elif not args.quiet:

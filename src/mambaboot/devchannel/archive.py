@@ -114,6 +114,8 @@ def _info_members(spec: PackageSpec, payload: dict[str, FileSpec]) -> dict[str, 
         info["info/link.json"] = _dumps({"noarch": noarch, "package_metadata_version": 1})
     for name, data in spec.info_files.items():
         info[f"info/{_norm(name)}"] = data
+    for name in spec.omit_info:
+        info.pop(name, None)
     return info
 
 
@@ -136,8 +138,47 @@ def _add_file(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -
     tar.addfile(info, io.BytesIO(data))
 
 
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, produced as read (a bomb never sits in memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        n = min(len(buf), self.left)
+        buf[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _add_conflicting(tar: tarfile.TarFile, member: RawMember) -> None:
+    """One member whose pax ``path`` and GNU long name disagree (two readers, two names)."""
+    assert member.pax_path is not None
+    info = _tarinfo(member.name[:50], member.mode)
+    info.size = len(member.data)
+    blocks = tarfile.TarInfo._create_pax_generic_header(  # type: ignore[attr-defined]
+        {"path": member.pax_path}, tarfile.XHDTYPE, "utf-8")
+    blocks += tarfile.TarInfo._create_gnu_long_header(  # type: ignore[attr-defined]
+        member.name, tarfile.GNUTYPE_LONGNAME, "utf-8", "surrogateescape")
+    blocks += info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+    data = member.data + bytes(-len(member.data) % tarfile.BLOCKSIZE)
+    assert tar.fileobj is not None
+    tar.fileobj.write(blocks + data)
+    tar.offset += len(blocks) + len(data)
+
+
 def _add_raw(tar: tarfile.TarFile, member: RawMember) -> None:
+    if member.pax_path is not None:
+        _add_conflicting(tar, member)
+        return
     info = _tarinfo(member.name, member.mode)
+    if member.kind == "file" and member.size is not None:
+        info.size = member.size
+        tar.addfile(info, io.BufferedReader(_Zeros(member.size), 1 << 20))
+        return
     if member.kind == "file":
         info.size = len(member.data)
         tar.addfile(info, io.BytesIO(member.data))
@@ -152,29 +193,56 @@ def _add_raw(tar: tarfile.TarFile, member: RawMember) -> None:
 
 
 def archive_bytes(spec: PackageSpec) -> bytes:
-    """The complete ``.tar.bz2`` archive for `spec`, in memory."""
-    payload = _payload(spec)
-    info = _info_members(spec, payload)
+    """The complete archive for `spec` (``.tar.bz2`` or ``.conda`` by ``spec.fmt``), in memory."""
+    if spec.fmt == "conda":
+        return _conda_bytes(spec)
     buf = io.BytesIO()
     with tarfile.open(
         fileobj=buf, mode="w:bz2", compresslevel=spec.compresslevel, format=tarfile.PAX_FORMAT
     ) as tar:
-        # info/ first: streaming readers can then stop before the payload.
-        for name in sorted(info):
-            _add_file(tar, name, info[name])
-        members: list[tuple[str, FileSpec | str]] = [*payload.items()]
-        members += [(_norm(k), v) for k, v in spec.symlinks.items()]
-        for name, value in sorted(members, key=lambda m: m[0]):
-            if isinstance(value, str):
-                link = _tarinfo(name, 0o777)
-                link.type = tarfile.SYMTYPE
-                link.linkname = value
-                tar.addfile(link)
-            else:
-                _add_file(tar, name, value.data, 0o755 if value.executable else 0o644)
-        for raw in spec.raw_members:
-            _add_raw(tar, raw)
+        _write_members(spec, tar, tar)
     return buf.getvalue()
+
+
+def _conda_bytes(spec: PackageSpec) -> bytes:
+    """A ``.conda``: an uncompressed zip of ``info-*.tar.zst`` and ``pkg-*.tar.zst``."""
+    import zipfile
+
+    import zstandard
+
+    stem = spec.filename.removesuffix(".conda")
+    parts = {"info": io.BytesIO(), "pkg": io.BytesIO()}
+    with (tarfile.open(fileobj=parts["info"], mode="w", format=tarfile.PAX_FORMAT) as info,
+          tarfile.open(fileobj=parts["pkg"], mode="w", format=tarfile.PAX_FORMAT) as pkg):
+        _write_members(spec, info, pkg)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("metadata.json", '{"conda_pkg_format_version": 2}')
+        for kind in ("info", "pkg"):
+            zf.writestr(f"{kind}-{stem}.tar.zst", zstandard.ZstdCompressor(level=3).compress(
+                parts[kind].getvalue()))
+    return out.getvalue()
+
+
+def _write_members(spec: PackageSpec, info_tar: tarfile.TarFile, tar: tarfile.TarFile) -> None:
+    """info/ into ``info_tar``, the payload and raw members into ``tar`` (the same for .tar.bz2)."""
+    payload = _payload(spec)
+    info = _info_members(spec, payload)
+    # info/ first: streaming readers can then stop before the payload.
+    for name in sorted(info):
+        _add_file(info_tar, name, info[name])
+    members: list[tuple[str, FileSpec | str]] = [*payload.items()]
+    members += [(_norm(k), v) for k, v in spec.symlinks.items()]
+    for name, value in sorted(members, key=lambda m: m[0]):
+        if isinstance(value, str):
+            link = _tarinfo(name, 0o777)
+            link.type = tarfile.SYMTYPE
+            link.linkname = value
+            tar.addfile(link)
+        else:
+            _add_file(tar, name, value.data, 0o755 if value.executable else 0o644)
+    for raw in spec.raw_members:
+        _add_raw(info_tar if raw.name.startswith("info/") else tar, raw)
 
 
 def write_package(spec: PackageSpec, channel_dir: Path) -> Path:

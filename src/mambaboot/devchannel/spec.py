@@ -66,6 +66,9 @@ class RawMember:
     data: bytes = b""
     linkname: str = ""
     mode: int = 0o644
+    #: a pax ``path=`` record that disagrees with ``name`` (written as a GNU long name)
+    pax_path: str | None = None
+    size: int | None = None  # data streamed as zeros when set (decompression bombs)
 
 
 @dataclass
@@ -98,7 +101,9 @@ class PackageSpec:
     extra_index_json: dict[str, Any] = field(default_factory=dict)
     info_files: Mapping[str, bytes] = field(default_factory=dict)
     raw_members: list[RawMember] = field(default_factory=list)
+    omit_info: tuple[str, ...] = ()  # generated info/ files left out (replaced by raw members)
     compresslevel: int = 9
+    fmt: Literal["tar.bz2", "conda"] = "tar.bz2"
 
     def __post_init__(self) -> None:
         if self.noarch is not None and self.subdir != "noarch":
@@ -107,7 +112,7 @@ class PackageSpec:
     @property
     def filename(self) -> str:
         """The archive's file name as it appears in repodata."""
-        return f"{self.name}-{self.version}-{self.build}.tar.bz2"
+        return f"{self.name}-{self.version}-{self.build}.{self.fmt}"
 
     @property
     def is_windows(self) -> bool:

@@ -32,6 +32,8 @@ class InstallOutcome:
     engine_version: str
     records: list[dict[str, Any]] = field(default_factory=list)
     channels: tuple[str, ...] = ()  # as recorded in the lockfile
+    #: paths shipped by more than one package: {"path", "packages", "installed"}
+    clobbers: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Engine(ABC):

@@ -1,11 +1,20 @@
 """Vet every package of a transaction before the rattler engine links anything.
 
-Runs in the engine worker, between solve and ``rattler.install``. A package
-rattler already extracted into the cache (its ``.lock`` carries the repodata
-sha256) is checked by walking that directory once; any other package is
-fetched by us, its bytes verified against the repodata sha256, the archive
-checked as a stream, and rattler then installs from that verified local file,
-never from the network, so what was checked is what gets linked.
+Runs in the engine worker, between solve and ``rattler.install``. One view of
+each package: what is checked is the tree the engine links from.
+
+* A package not yet in the cache: its archive is fetched and hashed against
+  the repodata/lock sha256 (``archives``), streamed once through
+  ``pkgarchive`` (bombs, names, link-typed metadata: what could hurt while
+  unpacking), unpacked by **rattler's own reader** into a staging folder (which
+  hashes the bytes it reads: they must be the expected ones), the unpacked tree
+  is checked with ``lstat`` (``pkgcheck.check_extracted``), and only then moved
+  into the cache with rattler's cache lock. rattler then links from that tree.
+* A package already in the cache: its tree's fingerprint (name, mode, size,
+  mtime of every file) must match the one taken when it was vetted; a tree
+  edited through a hard link from some environment is unpacked afresh from the
+  archive instead of poisoning a new environment. A tree we never vetted (made
+  by another tool) is checked and every file hashed against its paths.json once.
 """
 
 from __future__ import annotations
@@ -13,48 +22,80 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mambaboot.archives import Wanted, ensure_archives, rattler_cached_sha256
-from mambaboot.pkgarchive import check_archive
-from mambaboot.pkgcheck import Contents, check_extracted, check_identity, check_transaction, refuse
+from mambaboot.archives import Wanted, ensure_archives, rattler_cached_sha256, sha256_file
+from mambaboot.pkgarchive import Limits, check_archive
+from mambaboot.pkgcheck import (
+    Clobber,
+    Contents,
+    Layout,
+    UnsafePackageError,
+    check_extracted,
+    check_identity,
+    check_same_names,
+    check_transaction,
+    refuse,
+)
 
 #: Marks "no archive given for this record" in ``known`` (None means "cached copy is fine").
 _UNKNOWN = object()
+#: Bump whenever pkgcheck's rules change, so every cached package is vetted again.
+CHECKER_VERSION = 2
+STAMP_DIR = ".mambaboot-vetted"
+STAGING_DIR = ".mambaboot-staging"
+#: What rattler 0.28 writes into ``NAME-VERSION-BUILD.lock``: a big-endian
+#: revision, then the archive's sha256.
+_CACHE_REVISION = 1
 
 
 def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
-        known: Mapping[str, Path | None] | None = None) -> dict[str, Path]:
-    """Validate every record's package; return name -> verified local archive to link from.
+        known: Mapping[str, Path | None] | None = None,
+        limits: Limits | None = None) -> tuple[dict[str, Path], list[Clobber]]:
+    """Validate every record's package; return (name -> verified archive, clobbers).
 
     ``known`` holds archives a caller already verified (``from-lock``): a Path
-    is checked as an archive, None as rattler's extracted copy in the cache.
+    is an archive to unpack, None means rattler's cache entry carries the sha256.
     """
+    limits = limits or Limits()
     contents: list[Contents] = []
     local: dict[str, Path] = {}
+    unpack: list[tuple[Wanted, Path]] = []
     fetch: list[Wanted] = []
     for record in records:
         want = _wanted(record)
         given = (known or {}).get(want.name, _UNKNOWN)
         if isinstance(given, Path):
-            contents.append(check_archive(given, want.file_name))
-            local[want.name] = given
-        elif given is None or rattler_cached_sha256(pkgs, want.dist) == want.sha256:
-            contents.append(_check_cached(pkgs, want))
-        else:
-            fetch.append(want)
+            unpack.append((want, given))
+            continue
+        if rattler_cached_sha256(pkgs, want.dist) == want.sha256:
+            cached = _check_cached(pkgs, want)
+            if cached is not None:
+                contents.append(cached)
+                continue
+        fetch.append(want)  # not cached, or its cached tree was changed since it was vetted
     if fetch:
         got = ensure_archives(fetch, pkgs, offline=offline, need_archive=True,
                               against="the channel's repodata")
-        for want in fetch:
-            archive = got[want.name]
-            assert archive is not None  # need_archive=True always yields a file
-            contents.append(check_archive(archive, want.file_name))
-            local[want.name] = archive
-    check_transaction(contents)
-    return local
+        unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
+    for want, archive in unpack:
+        contents.append(_unpack_checked(archive, want, pkgs, limits))
+        local[want.name] = archive
+    clobbers = check_transaction(contents, _layout(records))
+    return local, clobbers
+
+
+def _layout(records: list[Any]) -> Layout:
+    """Where noarch: python files land, from the transaction's own python."""
+    for record in records:
+        if record.name.normalized == "python":
+            path = getattr(record, "python_site_packages_path", None)
+            return Layout.for_python(str(record.version), str(path) if path else None)
+    return Layout.for_python(None)
 
 
 def _wanted(record: Any) -> Wanted:
@@ -71,73 +112,128 @@ def _wanted(record: Any) -> Wanted:
     return Wanted(name, file_name, str(record.url), record.sha256.hex())
 
 
-def _check_cached(pkgs: Path, want: Wanted) -> Contents:
+def _unpack_checked(archive: Path, want: Wanted, pkgs: Path, limits: Limits) -> Contents:
+    """Unpack with rattler's reader into staging, check the tree, publish it in the cache."""
+    from rattler.package_streaming import extract
+
+    seen = check_archive(archive, want.file_name, limits)
+    staging = pkgs / STAGING_DIR / f"{want.dist}-{uuid.uuid4().hex[:12]}"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        try:
+            sha256, _md5 = extract(archive, staging)
+        except Exception as exc:  # rattler's reader refused or failed: never link it
+            raise refuse(want.file_name, f"the engine could not unpack it ({exc})") from None
+        if sha256.hex() != want.sha256:
+            raise refuse(want.file_name, "the bytes unpacked are not the ones whose sha256 was "
+                                         "checked (the archive changed while it was read)")
+        contents = check_extracted(staging, want.file_name)
+        check_same_names(want.file_name, seen.names, contents.names)
+        _publish(staging, pkgs, want)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _write_stamp(_stamp_path(pkgs, want), want, contents)
+    return contents
+
+
+def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:
+    """Move the checked tree into the cache and record its sha256 as rattler does."""
+    with _cache_entry_lock(pkgs / f"{want.dist}.lock", exclusive=True) as fd:
+        folder = pkgs / want.dist
+        if folder.exists() or folder.is_symlink():
+            # Environments keep their hard links to the old files; only the cache's
+            # own names move aside, so a damaged or foreign tree is never reused.
+            aside = staging.with_name(staging.name + ".old")
+            os.replace(folder, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.replace(staging, folder)
+        data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
+        if fd is None:
+            (pkgs / f"{want.dist}.lock").write_bytes(data)
+        else:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+
+
+def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
+    """The cached tree's contents, or None when it must be unpacked afresh."""
+    folder = pkgs / want.dist
     with _cache_entry_lock(pkgs / f"{want.dist}.lock"):
         if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # changed under us
-            raise refuse(want.file_name, "its cached copy changed while it was checked, "
-                                         "run the same command again")
-        stamp = _stamp_path(pkgs, want)
-        contents = _read_stamp(stamp, pkgs / want.dist, want)
-        if contents is None:
-            contents = check_extracted(pkgs / want.dist, want.file_name)
-            _write_stamp(stamp, pkgs / want.dist, want, contents)
+            return None
+        stamp = _read_stamp(_stamp_path(pkgs, want), want)
+        try:
+            contents = check_extracted(folder, want.file_name)
+        except UnsafePackageError:
+            return None  # changed after it was unpacked: the verified archive decides
+        if stamp is not None:
+            return contents if stamp == contents.fingerprint else None
+        if not _files_match_paths_json(folder):
+            return None
+        _write_stamp(_stamp_path(pkgs, want), want, contents)
         return contents
 
 
-#: Bump whenever pkgcheck's rules change, so every cached package is vetted again.
-CHECKER_VERSION = 1
-STAMP_DIR = ".mambaboot-vetted"
+def _files_match_paths_json(folder: Path) -> bool:
+    """First sight of a tree another tool unpacked: every file must hash as paths.json says."""
+    try:
+        entries = json.loads((folder / "info" / "paths.json").read_bytes())["paths"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # no paths.json: nothing to compare with (info/files packages)
+    for entry in entries:
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not digest or entry.get("path_type", "hardlink") != "hardlink":
+            continue
+        path = folder / entry["_path"]
+        try:
+            if sha256_file(path) != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _stamp_path(pkgs: Path, want: Wanted) -> Path:
     return pkgs / STAMP_DIR / f"{want.dist}-{want.sha256[:16]}.json"
 
 
-def _fingerprint(folder: Path) -> list[int]:
-    """Cheap tamper evidence: what rattler links is decided by info/paths.json."""
-    st = (folder / "info" / "paths.json").stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def _read_stamp(stamp: Path, folder: Path, want: Wanted) -> Contents | None:
-    """A previous vet of this exact cached package: walking 500 packages' files on
-    every warm create cost ~5 us per file, the stamp makes it one small read each."""
+def _read_stamp(stamp: Path, want: Wanted) -> str | None:
+    """The fingerprint of the tree as it was when vetted (None: never vetted by this checker)."""
     try:
         data = json.loads(stamp.read_text(encoding="utf-8"))
-        if (data["checker"], data["sha256"], data["fingerprint"]) != (
-                CHECKER_VERSION, want.sha256, _fingerprint(folder)):
+        if (data["checker"], data["sha256"]) != (CHECKER_VERSION, want.sha256):
             return None
-        return Contents(want.file_name, list(data["entries"]), dict(data["links"]))
+        return str(data["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _write_stamp(stamp: Path, folder: Path, want: Wanted, contents: Contents) -> None:
+def _write_stamp(stamp: Path, want: Wanted, contents: Contents) -> None:
     with contextlib.suppress(OSError):
         stamp.parent.mkdir(exist_ok=True)
         tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({
-            "checker": CHECKER_VERSION, "sha256": want.sha256,
-            "fingerprint": _fingerprint(folder), "entries": contents.entries,
-            "links": contents.links}), encoding="utf-8")
+        tmp.write_text(json.dumps({"checker": CHECKER_VERSION, "sha256": want.sha256,
+                                   "fingerprint": contents.fingerprint}), encoding="utf-8")
         os.replace(tmp, stamp)
 
 
 @contextlib.contextmanager
-def _cache_entry_lock(path: Path) -> Iterator[None]:
+def _cache_entry_lock(path: Path, *, exclusive: bool = False) -> Iterator[int | None]:
     """Hold rattler's lock on a cache entry: a concurrent extraction is never seen half done."""
     try:
         import fcntl
-    except ImportError:  # Windows: rattler locks differently; the sha re-check above remains
-        yield
+    except ImportError:  # Windows: rattler locks differently; the sha re-check remains
+        yield None
         return
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY, 0o644)
     except OSError:
-        yield
+        if exclusive:
+            raise
+        yield None
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield fd
     finally:
         os.close(fd)

@@ -62,7 +62,7 @@ class RattlerEngine(Engine):
             "channels": list(request.channels), "specs": request.specs,
             "prefix": str(prefix), "pkgs_dir": str(cache.pkgs),
             "repodata_cache": str(cache.repodata), "offline": request.offline,
-            "allow_link_scripts": request.allow_link_scripts,
+            "allow_link_scripts": request.allow_link_scripts, "limits": dict(request.limits),
         }
         return run_worker(payload, progress)
 
@@ -101,7 +101,7 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOu
 def _outcome(result: dict[str, Any] | None, code: int, stderr: str) -> InstallOutcome:
     if result and result["event"] == "done" and code == 0:
         return InstallOutcome("rattler", result["engine_version"], result["records"],
-                              tuple(result.get("channels", ())))
+                              tuple(result.get("channels", ())), result.get("clobbers") or [])
     if result and result["event"] == "error":
         message = result.get("message", "")
         kind = result.get("kind")

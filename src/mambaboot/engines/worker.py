@@ -34,6 +34,8 @@ from mambaboot.archives import ensure_archives
 from mambaboot.engines.guard import vet
 from mambaboot.engines.rattler import rattler_version
 from mambaboot.errors import MambabootError
+from mambaboot.pkgarchive import Limits
+from mambaboot.pkgcheck import Clobber
 from mambaboot.testhooks import hook
 
 
@@ -114,9 +116,10 @@ async def create(req: dict[str, Any], emit: Events) -> None:
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
     )
     emit("solved", count=len(records))
-    local = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")))
+    local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
+                          limits=_limits(req))
     await _install(records, req, emit, local)
-    _finish(records, req["channels"], req, emit)
+    _finish(records, req["channels"], req, emit, clobbers)
 
 
 async def from_lock(req: dict[str, Any], emit: Events) -> None:
@@ -136,8 +139,9 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
         archives = ensure_archives(lockops.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source)
     emit("solved", count=len(records))
-    await _install(records, req, emit, vet(records, pkgs, known=archives))
-    _finish(records, channels, req, emit)
+    local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req))
+    await _install(records, req, emit, local)
+    _finish(records, channels, req, emit, clobbers)
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
@@ -165,13 +169,39 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         lockops.restore_origins(Path(req["prefix"]), records)
 
 
+def _limits(req: dict[str, Any]) -> Limits:
+    given = req.get("limits") or {}
+    return Limits(**{k: int(v) for k, v in given.items() if k in Limits.__dataclass_fields__})
+
+
+def _clobber_report(records: list[rattler.RepoDataRecord], prefix: Path,
+                    clobbers: list[Clobber]) -> list[dict[str, Any]]:
+    """Each path shipped twice, with the package whose file the engine left in place.
+
+    rattler keeps one file and records the others' under ``__clobbers__/``;
+    which one won is read back from conda-meta, the engine's own record.
+    """
+    if not clobbers:
+        return []
+    dists = {f"{r.name.normalized}-{r.version}-{r.build}": r.file_name for r in records}
+    owner: dict[str, str] = {}
+    for dist, file_name in dists.items():
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads((prefix / "conda-meta" / f"{dist}.json").read_text("utf-8"))
+            for path in meta.get("files", []):
+                owner[path] = file_name
+    return [{"path": c.path, "packages": list(c.packages), "installed": owner.get(c.path)}
+            for c in clobbers]
+
+
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
-            emit: Events) -> None:
-    lock = Path(req["prefix"]) / ".mambaboot" / "lock.yml"
+            emit: Events, clobbers: list[Clobber] | None = None) -> None:
+    prefix = Path(req["prefix"])
+    lock = prefix / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockops.write_lock(records, channels, lock)
     emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
-         channels=channels)
+         channels=channels, clobbers=_clobber_report(records, prefix, clobbers or []))
 
 
 async def refresh_lock(req: dict[str, Any], emit: Events) -> None:

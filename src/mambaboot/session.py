@@ -84,7 +84,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                 "engine_version": outcome.engine_version, "platform": _platform(),
                 "python_version": python_version, "package_count": len(outcome.records),
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "mambaboot_version": __version__,
+                "mambaboot_version": __version__, "clobbers": outcome.clobbers,
             })
             prefix.creating_marker.unlink()
     return CreateResult(
@@ -92,7 +92,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         package_count=len(outcome.records), engine=backend.name,
         engine_version=outcome.engine_version, channels=outcome.channels or request.channels,
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
-        written=(prefix_path, cache.root, cache.pkgs),
+        written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(outcome.clobbers),
     )
 
 

@@ -103,9 +103,7 @@ def test_output_is_not_buffered_and_large_output_streams(made: tuple[Sandbox, Pa
     assert proc.wait(timeout=60) == 0
 
 
-def test_hot_path_imports_neither_rattler_nor_rich_nor_argparse(
-        made: tuple[Sandbox, Path]) -> None:
-    sandbox, prefix = made
+def imports_of_run(sandbox: Sandbox, prefix: Path) -> set[str]:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "mambaboot", "run",
                            str(prefix), "--", "python", "-c", "pass"], env=sandbox.env,
                           capture_output=True, text=True, timeout=60, check=True)
@@ -114,6 +112,19 @@ def test_hot_path_imports_neither_rattler_nor_rich_nor_argparse(
     assert "mambaboot.run" in imported
     for heavy in ("rattler", "rich", "argparse", "mambaboot.engines", "httpx", "yaml"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
+    return imported
+
+
+def test_hot_path_imports_neither_rattler_nor_rich_nor_argparse(
+        made: tuple[Sandbox, Path], tmp_path: Path) -> None:
+    sandbox, prefix = made
+    # first entry of a fresh copy: the activate.d scripts are measured, still light
+    copied = tmp_path / ENVDIR
+    shutil.copytree(prefix, copied, symlinks=True)
+    (copied / ".mambaboot" / "activation.json").unlink()
+    assert "mambaboot.activation.activate_d" in imports_of_run(sandbox, copied)
+    # every later run reads the stored result and does not even load the measuring code
+    assert "mambaboot.activation.activate_d" not in imports_of_run(sandbox, copied)
 
 
 def test_run_follows_a_moved_root_and_recomputes_after_conda_meta_changes(

@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
-from mambaboot.fsutil import is_link, move_aside, remove_tree, tree_size
+import pytest
+
+from mambaboot.fsutil import (
+    _unescape_mount,
+    crossing_mounts,
+    is_link,
+    mount_points,
+    move_aside,
+    remove_tree,
+    tree_size,
+)
 
 
 def test_remove_tree_never_follows_links(tmp_path: Path) -> None:
@@ -42,3 +54,90 @@ def test_tree_size_counts_hard_links_once(tmp_path: Path) -> None:
     (tmp_path / "b").hardlink_to(tmp_path / "a")
     (tmp_path / "c").symlink_to(tmp_path / "a")
     assert tree_size(tmp_path) == (100, 2)
+
+
+def test_remove_tree_deletes_the_files_kept_for_last_after_everything_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mambaboot import fsutil
+
+    tree = tmp_path / "tree"
+    for rel in ("a/1", "a/2", "b/c/3", "meta/creating", "meta/other"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(rel)
+    order: list[str] = []
+    real = fsutil._remove_file
+
+    def recording(path: Path, *args: object, **kw: object) -> None:
+        order.append(path.relative_to(tree).as_posix())
+        real(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fsutil, "_remove_file", recording)
+    assert remove_tree(tree, last=(tree / "meta" / "creating",)) == []
+    assert order[-1] == "meta/creating" and len(order) == 5
+    assert not tree.exists()
+
+
+def test_remove_tree_never_enters_a_mount_point(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A same-filesystem bind mount has the same st_dev: the mount table must stop the walk."""
+    from mambaboot import fsutil
+
+    tree = tmp_path / "tree"
+    (tree / "mnt").mkdir(parents=True)
+    (tree / "mnt" / "data").write_text("someone else's")
+    (tree / "own").write_text("x")
+    monkeypatch.setattr(fsutil, "mount_points", lambda: frozenset({str(tree / "mnt")}))
+    assert remove_tree(tree) == [tree / "mnt", tree]
+    assert (tree / "mnt" / "data").read_text() == "someone else's"
+    assert not (tree / "own").exists()
+    assert crossing_mounts(tree, frozenset({str(tree / "mnt")})) == tree / "mnt"
+    assert crossing_mounts(tree, frozenset({str(tmp_path / "treeX")})) is None
+    assert crossing_mounts(tree, frozenset({str(tree)})) == tree
+
+
+def test_mount_table_escapes_are_decoded(tmp_path: Path) -> None:
+    assert _unescape_mount(r"/a\040b\011c\134d") == "/a b\tc\\d"
+    assert all(p.startswith("/") for p in mount_points()) or sys.platform != "linux"
+    assert "/" in mount_points() or sys.platform != "linux"
+
+
+class _OtherDevice:
+    """A scandir entry that reports another st_dev for directories named ``dev2``."""
+
+    def __init__(self, entry: os.DirEntry[str]) -> None:
+        self._e, self.path, self.name = entry, entry.path, entry.name
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+        return self._e.is_dir(follow_symlinks=follow_symlinks)
+
+    def is_symlink(self) -> bool:
+        return self._e.is_symlink()
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        st = self._e.stat(follow_symlinks=follow_symlinks)
+        if self.name != "dev2":
+            return st
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev + 1, *tuple(st)[3:]))
+
+
+@pytest.fixture
+def dev2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tree/a/dev2 looks like another filesystem (macOS has no mount table to read)."""
+    tree = tmp_path / "tree"
+    (tree / "a" / "dev2").mkdir(parents=True)
+    (tree / "a" / "dev2" / "data").write_text("keep")
+    (tree / "a" / "own").write_text("x")
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda p: [_OtherDevice(e) for e in real_scandir(p)])
+    monkeypatch.setattr("mambaboot.fsutil.mount_points", frozenset)
+    return tree
+
+
+def test_crossing_mounts_finds_another_st_dev(dev2: Path) -> None:
+    assert crossing_mounts(dev2, frozenset()) == dev2 / "a" / "dev2"
+
+
+def test_remove_tree_never_enters_another_device(dev2: Path) -> None:
+    assert remove_tree(dev2) == [dev2 / "a" / "dev2", dev2 / "a", dev2]
+    assert (dev2 / "a" / "dev2" / "data").read_text() == "keep"
+    assert not (dev2 / "a" / "own").exists()

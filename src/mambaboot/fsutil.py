@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -57,36 +58,154 @@ def _make_writable(path: Path) -> None:
         os.chmod(path, stat.S_IWRITE | stat.S_IREAD | stat.S_IEXEC)
 
 
-def remove_tree(root: Path, *, trash: Path | None = None) -> list[Path]:
+def mount_points() -> frozenset[str]:
+    """Every mount point this process sees (Linux ``/proc/self/mountinfo``), else empty.
+
+    ``st_dev`` alone misses a bind mount of a directory from the same
+    filesystem, which is exactly how a user's data can end up inside an
+    environment; the kernel's mount table names those too.
+    """
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return frozenset()
+    points = set()
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) > 4:
+            points.add(_unescape_mount(fields[4]))
+    return frozenset(points)
+
+
+def _unescape_mount(text: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes (``\\040``)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def crossing_mounts(root: Path, mounts: frozenset[str] | None = None) -> Path | None:
+    """The first directory at or below ``root`` that is another filesystem or a mount point.
+
+    Links are not entered (they are unlinked, never followed, by ``remove_tree``).
+    None when the whole tree is on ``root``'s filesystem.
+    """
+    mounts = mount_points() if mounts is None else mounts
+    try:
+        root_dev = os.lstat(root).st_dev
+    except OSError:
+        return None
+    base = os.path.abspath(root)
+    inside = sorted(m for m in mounts if m == base or m.startswith(os.path.join(base, "")))
+    if inside:
+        return Path(inside[0])
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False) or is_link(Path(entry.path)):
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_dev != root_dev:
+                    return Path(entry.path)
+            except OSError:
+                continue
+            stack.append(entry.path)
+    return None
+
+
+def remove_tree(root: Path, *, trash: Path | None = None,
+                last: tuple[Path, ...] = ()) -> list[Path]:
     """Delete ``root`` without ever entering a link; return paths that could not be removed.
 
     A file that cannot be deleted (in use on Windows) is renamed into ``trash``
     when given, so the prefix itself still disappears and the leftovers are
-    cleaned on a later run.
+    cleaned on a later run. The walk never descends into another filesystem or
+    a mount point (those are reported as leftovers, their contents untouched).
+    Files in ``last`` are deleted only after everything else, in the given
+    order: a ``creating`` marker removed last means an interrupted clean-up
+    still leaves a tree that is recognisably an unfinished create.
     """
     leftovers: list[Path] = []
     if is_link(root):
         unlink_link(root)
         return leftovers
-    if not root.exists():
-        return leftovers
-    for entry in list(os.scandir(root)):
-        path = Path(entry.path)
-        if is_link(path):
-            _remove_file(path, trash, leftovers, link=True)
-        elif entry.is_dir(follow_symlinks=False):
-            leftovers += remove_tree(path, trash=trash)
-        else:
-            _remove_file(path, trash, leftovers)
     try:
-        os.rmdir(root)
+        root_dev = os.lstat(root).st_dev
     except OSError:
-        _make_writable(root)
+        return leftovers
+    base = os.path.normcase(os.path.abspath(root))
+    keep = {os.path.normcase(os.path.abspath(p)) for p in last}
+    held: set[str] = set()  # the root and every folder holding a file kept for last
+    for kept in keep:
+        folder = os.path.dirname(kept)
+        while folder.startswith(base) and folder not in held:
+            held.add(folder)
+            folder = os.path.dirname(folder)
+    walk = _Walk(root_dev, mount_points() - {os.path.abspath(root)}, trash, keep, held)
+    leftovers += walk.remove(root)
+    for path in last:
+        if os.path.lexists(path):
+            _remove_file(Path(path), trash, leftovers)
+    for folder in sorted(held, key=len, reverse=True):
+        try:
+            os.rmdir(folder)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            leftovers.append(Path(folder))
+    return leftovers
+
+
+class _Walk:
+    """One deletion walk: the device it may not leave and the paths it must keep for last."""
+
+    def __init__(self, dev: int, mounts: frozenset[str], trash: Path | None,
+                 keep: set[str], held: set[str]) -> None:
+        self.dev, self.mounts, self.trash, self.keep, self.held = dev, mounts, trash, keep, held
+
+    def remove(self, root: Path) -> list[Path]:
+        leftovers: list[Path] = []
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            return [root]
+        for entry in entries:
+            path = Path(entry.path)
+            key = os.path.normcase(os.path.abspath(path))
+            if key in self.keep:
+                continue
+            if is_link(path):
+                _remove_file(path, self.trash, leftovers, link=True)
+            elif entry.is_dir(follow_symlinks=False):
+                if self._foreign_mount(entry):
+                    leftovers.append(path)  # never enter another filesystem
+                else:
+                    leftovers += self.remove(path)
+            else:
+                _remove_file(path, self.trash, leftovers)
+        if os.path.normcase(os.path.abspath(root)) in self.held:
+            return leftovers  # emptied later, after the files kept for last
         try:
             os.rmdir(root)
         except OSError:
-            leftovers.append(root)
-    return leftovers
+            _make_writable(root)
+            try:
+                os.rmdir(root)
+            except OSError:
+                leftovers.append(root)
+        return leftovers
+
+    def _foreign_mount(self, entry: os.DirEntry[str]) -> bool:
+        try:
+            if entry.stat(follow_symlinks=False).st_dev != self.dev:
+                return True
+        except OSError:
+            return True
+        return os.path.abspath(entry.path) in self.mounts
 
 
 def _remove_file(path: Path, trash: Path | None, leftovers: list[Path], link: bool = False) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections import namedtuple
 from enum import Enum
@@ -92,16 +93,81 @@ class Prefix(namedtuple("_Prefix", "path")):
     # --- ownership --------------------------------------------------------
     @property
     def status(self) -> Status | None:
-        """None when nothing is there; FOREIGN for any directory we did not make."""
-        if not self.path.exists() and not self.path.is_symlink():
+        """None when nothing is there; FOREIGN for anything we cannot prove we made.
+
+        A link (even a dangling one) is never "nothing there": it is FOREIGN,
+        so nothing is created over it and it is never removed. Proof of
+        ownership is our own ``.mambaboot`` folder inside (a real folder, not
+        a link), or, for a create interrupted while the micromamba engine had
+        parked that folder beside the prefix, the parked ``creating`` marker
+        plus micromamba's own history naming this prefix with our flags
+        (``_made_by_parked_create``). A parked marker alone never is.
+        """
+        from mambaboot.fsutil import is_link
+
+        if not os.path.lexists(self.path):
             return None
-        if self.path.is_symlink() or not self.path.is_dir():
-            return Status.FOREIGN
-        if self.creating_marker.exists() or (self.parked_meta / CREATING).exists():
+        if is_link(self.path):
+            return Status.FOREIGN  # a file falls through: it has no .mambaboot folder
+        meta_is_ours = self.meta.is_dir() and not is_link(self.meta)
+        if meta_is_ours and _is_plain_file(self.creating_marker):
             return Status.INCOMPLETE
-        if self.manifest.is_file():
+        if self._made_by_parked_create():
+            return Status.INCOMPLETE
+        if meta_is_ours and _is_plain_file(self.manifest):
             return Status.OK
         return Status.FOREIGN
+
+    def _made_by_parked_create(self) -> bool:
+        """Whether this folder is what micromamba made for our create before it was killed.
+
+        While micromamba runs, our ``.mambaboot`` waits in ``parked_meta`` and
+        the prefix holds only micromamba's work. Three things must hold: the
+        parked marker exists, the prefix has no ``.mambaboot`` of its own, and
+        ``conda-meta/history`` (written by micromamba) records the command line
+        only our micromamba engine uses for this very path
+        (``--prefix PATH ... --no-rc --root-prefix``). A foreign folder next to
+        a stray parked marker fails the last test and is never deleted.
+        """
+        from mambaboot.fsutil import is_link
+
+        parked = self.parked_meta
+        if is_link(parked) or not _is_plain_file(parked / CREATING):
+            return False
+        if os.path.lexists(self.meta):
+            return False
+        history = self.conda_meta / "history"
+        if is_link(self.conda_meta) or not _is_plain_file(history):
+            return False
+        try:
+            text = history.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        wanted = f"--prefix {self.path} "
+        return any(line.startswith("# cmd:") and wanted in line
+                   and "--no-rc --root-prefix " in line for line in text.splitlines())
+
+    def destroy(self, trash: Path | None = None) -> list[Path]:
+        """Delete an environment we made, proof of ownership last; return what could not go.
+
+        Call only after ``status`` said OK or INCOMPLETE. The ``creating``
+        marker is written first (an environment being removed is no longer
+        usable) and deleted last, so a second Ctrl-C or a SIGKILL at any point
+        leaves a tree that ``list`` shows as incomplete and the next create or
+        ``remove`` finishes. The parked folder goes after the prefix.
+        """
+        from mambaboot.fsutil import is_link, remove_tree
+
+        leftovers: list[Path] = []
+        if self.path.is_dir() and not is_link(self.path):
+            self.meta.mkdir(exist_ok=True)
+            if not _is_plain_file(self.creating_marker):
+                self.creating_marker.write_text(f"removing pid {os.getpid()}\n",
+                                                encoding="utf-8")
+            leftovers += remove_tree(self.path, trash=trash, last=(self.creating_marker,))
+        if os.path.lexists(self.parked_meta):
+            leftovers += remove_tree(self.parked_meta, last=(self.parked_meta / CREATING,))
+        return leftovers
 
     def read_manifest(self) -> dict[str, object]:
         try:
@@ -138,10 +204,31 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
         raise NotAnEnvironmentError(
             f"There is no environment at {path}; "
             "check the name with 'mambaboot list' or pass --root.")
-    raise NotAnEnvironmentError(
-        f"{path} is not a mambaboot environment (it has no {META_DIR}/{MANIFEST}); "
-        "mambaboot only touches environments it created."
-    )
+    raise NotAnEnvironmentError(foreign_reason(prefix))
+
+
+def foreign_reason(prefix: Prefix) -> str:
+    """One sentence saying why a FOREIGN path is not ours, and what the user can do."""
+    from mambaboot.fsutil import is_link
+
+    path = prefix.path
+    if is_link(path):
+        return (f"{path} is a link, not a mambaboot environment; mambaboot never writes "
+                "through or removes a link, use the environment's real path or another name.")
+    if os.path.lexists(prefix.parked_meta):
+        return (f"{path} is not provably a mambaboot environment (only a stray "
+                f"{prefix.parked_meta.name} marker lies beside it); mambaboot leaves it alone, "
+                "delete it yourself if it is a leftover of an interrupted create.")
+    return (f"{path} is not a mambaboot environment (it has no {META_DIR}/{MANIFEST}); "
+            "mambaboot only touches environments it created.")
+
+
+def _is_plain_file(path: Path) -> bool:
+    """A regular file, not a link to one: links are never proof of ownership."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -103,9 +103,15 @@ def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:
             f"An environment already exists at {prefix.path}; remove it first with "
             f"'mambaboot remove {prefix.path}' or choose another name.")
     if status is Status.INCOMPLETE:
+        # ours by proof (prefix.status): removed with the creating marker last
         progress("cleanup", {"path": str(prefix.path)})
-        remove_tree(prefix.parked_meta)
-        remove_tree(prefix.path)
+        leftovers = prefix.destroy()
+        if leftovers:
+            raise MambabootError(
+                f"Could not remove the failed create at {prefix.path} ({leftovers[0]} is left); "
+                "close programs using it, then run 'mambaboot remove' on it and create again.")
+    elif status is None and prefix.parked_meta.is_dir() and not prefix.parked_meta.is_symlink():
+        remove_tree(prefix.parked_meta)  # a stray parked marker must not outlive its prefix
     elif status is Status.FOREIGN and (prefix.path.is_symlink() or not prefix.path.is_dir()
                                        or any(prefix.path.iterdir())):
         raise EnvironmentExistsError(
@@ -121,7 +127,9 @@ def _partial_prefix(prefix: Prefix) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        leftovers = remove_tree(prefix.path)
+        # destroy() deletes the creating marker last: a second Ctrl-C or a SIGKILL
+        # during this clean-up still leaves a tree marked as an unfinished create
+        leftovers = prefix.destroy()
         if leftovers and isinstance(exc, MambabootError):
             exc.details = ((exc.details or "") + f"\ncould not remove: {leftovers[0]}").strip()
         raise

@@ -8,6 +8,7 @@ The packages are built here, in a channel next to the demo channel.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -119,3 +120,20 @@ def test_background_processes_of_a_script_do_not_outlive_run(
     assert time.monotonic() - started < 15
     assert processes_with(TOKEN + "-bg") == []
     assert "late" not in proc.stderr
+
+
+def test_ctrl_c_while_measuring_exits_130_and_kills_the_script(
+        sandbox: Sandbox, demo_channel: Path, channel: tuple[Path, Path]) -> None:
+    prefix = create(sandbox, demo_channel, channel[0], "hang-act")
+    proc = subprocess.Popen([sys.executable, "-m", "mambaboot", "run", str(prefix), "--", "true"],
+                            env=sandbox.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not processes_with(TOKEN + "-hang", wait=0):  # the script is running now
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and out == ""
+    assert err == "mambaboot: interrupted before the command started; nothing was changed.\n"
+    assert processes_with(TOKEN + "-hang") == []

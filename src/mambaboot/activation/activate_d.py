@@ -133,7 +133,12 @@ def run_script(script: Path, env: dict[str, str], limit: float) -> dict[str, str
     script ended its shell; the script's process group is killed in every case.
     """
     token = secrets.token_hex(8)
-    fd, out_name = tempfile.mkstemp(prefix="mambaboot-activate-", suffix=".json")
+    try:
+        fd, out_name = tempfile.mkstemp(prefix="mambaboot-activate-", suffix=".json")
+    except OSError as exc:
+        raise MambabootError(
+            f"Could not create a temporary file to measure the activate.d script {script} "
+            f"({exc.strerror or exc}); point TMPDIR at a writable folder and try again.") from exc
     os.close(fd)
     out = Path(out_name)
     child_env = {**env, MARKER_VAR: token}

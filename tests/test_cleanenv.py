@@ -28,3 +28,45 @@ def test_scrubbed_environ_drops_steering_variables() -> None:
     env = scrubbed_environ({"CONDA_PREFIX": "x", "MAMBA_ROOT_PREFIX": "y", "PYTHONPATH": "z",
                             "PATH": "/bin", "HOME": "/h"}, keep=("MAMBA_ROOT_PREFIX",))
     assert env == {"PATH": "/bin", "HOME": "/h", "MAMBA_ROOT_PREFIX": "y"}
+
+
+def test_mambaboot_env_alone_means_an_environment_is_active() -> None:
+    """Inside 'mambaboot shell' only MAMBABOOT_ENV may be set (no CONDA_PREFIX)."""
+    assert active_variables({"MAMBABOOT_ENV": "/envs/x", "PATH": "/bin"}) == ["MAMBABOOT_ENV"]
+    with pytest.raises(ActiveEnvironmentError, match="MAMBABOOT_ENV is set"):
+        require_clean_shell({"MAMBABOOT_ENV": "/envs/x"})
+
+
+def test_only_conda_shlvl_has_an_inactive_zero() -> None:
+    assert active_variables({"CONDA_SHLVL": " 0 "}) == []
+    assert active_variables({"CONDA_SHLVL": "1"}) == ["CONDA_SHLVL"]
+    assert active_variables({"PYTHONPATH": "0", "VIRTUAL_ENV": "0"}) == ["PYTHONPATH",
+                                                                      "VIRTUAL_ENV"]
+
+
+def test_the_fix_named_fits_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.platform", "win32")
+    with pytest.raises(ActiveEnvironmentError, match="cmd /d"):
+        require_clean_shell({"VIRTUAL_ENV": "C:/v"})
+    monkeypatch.setattr("sys.platform", "linux")
+    with pytest.raises(ActiveEnvironmentError, match="env -u VAR bash"):
+        require_clean_shell({"VIRTUAL_ENV": "/v"})
+
+
+def test_the_real_environment_is_read_when_none_is_given(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("CONDA_PREFIX", "CONDA_SHLVL", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV",
+                "MAMBABOOT_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    require_clean_shell()
+    monkeypatch.setenv("VIRTUAL_ENV", "/v")
+    assert active_variables() == ["VIRTUAL_ENV"]
+    monkeypatch.setenv("CONDARC", "/c")
+    assert "VIRTUAL_ENV" not in scrubbed_environ() and "CONDARC" not in scrubbed_environ()
+
+
+@pytest.mark.parametrize("var", ["VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "CONDARC", "MAMBARC",
+                                 "CONDA_SHLVL", "PYTHONHOME", "PYTHONSTARTUP", "conda_prefix",
+                                 "Mamba_Root_Prefix"])
+def test_every_steering_variable_is_scrubbed(var: str) -> None:
+    assert scrubbed_environ({var: "x", "PATH": "/bin"}) == {"PATH": "/bin"}

@@ -4,7 +4,11 @@ Every file in ``conda-meta/*.json`` ``paths_data`` is checked for existence,
 size and sha256. Files whose prefix placeholder was rewritten at install are
 checked against ``sha256_in_prefix`` (the digest of the rewritten content, as
 rattler records it), so a moved environment shows up as drift, honestly.
-Hashing streams each file; small files are hashed inline and large ones in a
+A file the package shipped must still be a regular file (one swapped for a
+symlink is drift, whatever the link points to); a softlink must still point
+where the package's own link points. Entries without a recorded sha256 are
+checked for existence, type and size and listed as unverified, never as
+intact. Hashing streams each file; small files are hashed inline and large ones in a
 thread pool (hashlib releases the GIL on large buffers, not on small ones).
 """
 
@@ -31,6 +35,7 @@ class Drift:
     added: list[str] = field(default_factory=list)       # packages not in the lockfile
     removed: list[str] = field(default_factory=list)     # locked packages not installed
     changed: list[str] = field(default_factory=list)     # same name, other build/hash
+    unverified: list[str] = field(default_factory=list)  # no sha256 recorded: size/type only
     files_checked: int = 0
     bytes_hashed: int = 0
 
@@ -45,8 +50,13 @@ def _digest(path: str) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _check_entry(prefix: str, owner: str, entry: dict[str, Any]) -> tuple[str, str, int]:
-    """("ok"|"missing"|"modified", label, bytes hashed) for one paths_data entry."""
+def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR0911 - a table
+                 extracted: str | None = None) -> tuple[str, str, int]:
+    """("ok"|"missing"|"modified"|"unverified", label, bytes hashed) for one paths_data entry.
+
+    ``extracted`` is the package's folder in the cache (``extracted_package_dir``
+    of its record), where the shipped symlink targets can be read back.
+    """
     rel = entry["_path"]
     path = os.path.join(prefix, rel)
     label = f"{owner}: {rel}"
@@ -54,17 +64,68 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any]) -> tuple[str, s
         st = os.lstat(path)  # one stat answers exists, is-a-link and size
     except OSError:
         return "missing", label, 0
+    kind = entry.get("path_type")
+    if kind == "softlink":
+        return _check_softlink(prefix, path, rel=rel, entry=entry, extracted=extracted,
+                               label=label, st=st)
+    if kind == "directory":
+        return ("ok" if stat.S_ISDIR(st.st_mode) else "modified"), label, 0
+    if stat.S_ISLNK(st.st_mode):
+        # a file the package shipped, swapped for a link: its content is not what was hashed
+        return "modified", f"{label} (now a symlink)", 0
+    if not stat.S_ISREG(st.st_mode):
+        return "modified", f"{label} (not a regular file)", 0
     expected = entry.get("sha256_in_prefix") or entry.get("sha256")
-    if entry.get("path_type") == "softlink" or stat.S_ISLNK(st.st_mode) or not expected:
-        return "ok", label, 0
+    rewritten = "sha256_in_prefix" in entry or "prefix_placeholder" in entry
     # cheap size check first, except where the placeholder rewrite changed the size
-    if "sha256_in_prefix" not in entry and st.st_size != entry.get("size_in_bytes", st.st_size):
+    size = entry.get("size_in_bytes")
+    if size is not None and not rewritten and st.st_size != size:
         return "modified", label, 0
+    if not expected:
+        return "unverified", label, 0  # existence, type and size only: nothing to hash against
     try:
-        actual, size = _digest(path)
+        actual, hashed = _digest(path)
     except OSError:
         return "missing", label, 0
-    return ("ok" if actual == expected else "modified"), label, size
+    return ("ok" if actual == expected else "modified"), label, hashed
+
+
+def _check_softlink(prefix: str, path: str, *, rel: str,  # noqa: PLR0911 - a table
+                    entry: dict[str, Any], extracted: str | None, label: str,
+                    st: os.stat_result) -> tuple[str, str, int]:
+    """A softlink record holds if the link points where the package's own link points.
+
+    The shipped link in the cache is the reference; without it, the record's
+    sha256 must be the digest of the target text (how rattler-built and our
+    demo packages record links) or of the content the link reaches inside the
+    prefix (conda-build's convention). A link that leaves the prefix never holds.
+    """
+    if not stat.S_ISLNK(st.st_mode):
+        return "modified", f"{label} (no longer a symlink)", 0
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return "missing", label, 0
+    if extracted:
+        try:
+            shipped = os.readlink(os.path.join(extracted, rel))
+        except OSError:
+            shipped = None
+        if shipped is not None:
+            return ("ok" if target == shipped else "modified"), label, 0
+    expected = entry.get("sha256")
+    if not expected:
+        return "unverified", label, 0
+    if hashlib.sha256(os.fsencode(target)).hexdigest() == expected:
+        return "ok", label, 0
+    real, root = os.path.realpath(path), os.path.realpath(prefix)
+    if os.path.commonpath([real, root]) != root or not os.path.isfile(real):
+        return "modified", label, 0
+    try:
+        actual, hashed = _digest(real)
+    except OSError:
+        return "modified", label, 0
+    return ("ok" if actual == expected else "modified"), label, hashed
 
 
 def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
@@ -77,10 +138,10 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
     GIL while hashing, so they overlap with the inline work on other cores.
     """
     root = str(prefix)
-    jobs = [(r.get("name", "?"), e) for r in records
+    jobs = [(r.get("name", "?"), e, r.get("extracted_package_dir") or None) for r in records
             for e in (r.get("paths_data") or {}).get("paths", []) if "_path" in e]
     results: list[tuple[str, str, int] | None] = [None] * len(jobs)
-    big = [i for i, (_, e) in enumerate(jobs) if (e.get("size_in_bytes") or 0) >= BIG_FILE]
+    big = [i for i, (_, e, _x) in enumerate(jobs) if (e.get("size_in_bytes") or 0) >= BIG_FILE]
     with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2)) as pool:
         futures = {i: pool.submit(_check_entry, root, *jobs[i]) for i in big}
         for i, job in enumerate(jobs):
@@ -95,6 +156,8 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
             drift.missing.append(label)
         elif state == "modified":
             drift.modified.append(label)
+        elif state == "unverified":
+            drift.unverified.append(label)
 
 
 def locked_packages(lockfile: Path) -> dict[str, tuple[str, str]]:

@@ -105,10 +105,12 @@ def file_checks(prefix: Path, lockfile: Path | None = None) -> list[Check]:
     check_files(prefix, good, drift)
     problems = [_listing(items, what) for items, what in
                 ((drift.missing, "missing"), (drift.modified, "modified")) if items]
+    unverified = (f"; {len(drift.unverified)} without a recorded sha256 (existence and size "
+                  f"checked only, e.g. {drift.unverified[0]})" if drift.unverified else "")
     checks.append(Check("files", not problems,
                         "; ".join(problems) if problems else
-                        f"{drift.files_checked} files of {len(good)} packages intact "
-                        f"({drift.bytes_hashed / 1e6:.1f} MB hashed)"))
+                        f"{drift.files_checked - len(drift.unverified)} files of {len(good)} "
+                        f"packages intact ({drift.bytes_hashed / 1e6:.1f} MB hashed){unverified}"))
     if lockfile is not None and lockfile.is_file():
         try:
             locked = locked_packages(lockfile)

@@ -2,16 +2,37 @@
 
 ``main`` parses, calls one command module, and maps errors to exit codes.
 Imports are lazy per command so that ``mambaboot run`` (the hot path) loads
-neither rich nor the engine.
+neither rich nor the engine. Ctrl-C is caught around *everything*, imports
+included: an interrupt while the CLI starts up is one line and exit 130, never
+a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 
+INTERRUPTED = 130
+INTERRUPTED_MESSAGE = ("mambaboot: interrupted; a half-made environment is removed, or marked "
+                       "incomplete for the next create or 'mambaboot remove'.")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C at any point (start-up included) exits 130 quietly."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    with contextlib.suppress(KeyboardInterrupt, OSError):  # a second Ctrl-C: still quiet
+        print(INTERRUPTED_MESSAGE, file=sys.stderr)
+    return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["run"]:
         # The hot path: no argparse, no rich, no engine (see cmd_run.fast_main).
@@ -20,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = fast_main(args_list[1:])
         if code is not None:
             return code
+    from mambaboot.testhooks import hook
+
+    hook("startup")  # lets the tests deliver Ctrl-C while the CLI is still starting
     from mambaboot.cli.parser import build_parser, command_module
 
     parser = build_parser(args_list[0] if args_list and not args_list[0].startswith("-")
@@ -32,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(command_module(args.command).run(args) or 0)
     except KeyboardInterrupt:
-        print("mambaboot: interrupted; nothing half-made was left behind.", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as exc:
         from mambaboot.cli.output import report_error
 

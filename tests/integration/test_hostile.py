@@ -7,7 +7,9 @@ outside the root, and that the half-made prefix was removed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -38,6 +40,10 @@ def hostile(base: Path) -> dict[str, PackageSpec]:
     """Each case aims at ``base/target`` (base is the parent of the environments root)."""
     target = base / "target"
     ok = {"lib/ok.txt": b"ok\n"}
+    evil_paths = json.dumps({"paths_version": 1, "paths": [
+        {"_path": "lib/ok.txt", "path_type": "hardlink", "sha256": "0" * 64, "size_in_bytes": 3},
+        {"_path": "s/../../../../../target/via-paths-json", "path_type": "hardlink",
+         "sha256": "0" * 64, "size_in_bytes": 3}]}).encode()
     return {
         "member-dotdot": PackageSpec(PKG, "1.0", files=ok, raw_members=[
             RawMember("../../../../target/dotdot", data=b"pwned")]),
@@ -63,6 +69,38 @@ def hostile(base: Path) -> dict[str, PackageSpec]:
         # one package's symlink to the prefix, another writing "through" it to escape
         "cross-package": PackageSpec(PKG, "1.0", files=ok, depends=["evil-base"],
                                      symlinks={"lib/a/up": "../../.."}),
+        # two readers of one archive: metadata as a link member to a hidden member
+        "paths-json-hardlink": PackageSpec(PKG, "1.0", files=ok, symlinks={"s": "d/d/d/d"},
+                                           omit_info=("info/paths.json",), raw_members=[
+            RawMember("info/hidden.json", data=evil_paths),
+            RawMember("info/paths.json", kind="hardlink", linkname="info/hidden.json")]),
+        "paths-json-symlink": PackageSpec(PKG, "1.0", files=ok, omit_info=("info/paths.json",),
+                                          raw_members=[
+            RawMember("info/hidden.json", data=evil_paths),
+            RawMember("info/paths.json", kind="symlink", linkname="hidden.json")]),
+        "index-json-symlink": PackageSpec(PKG, "1.0", files=ok, omit_info=("info/index.json",),
+                                          raw_members=[
+            RawMember("info/index.json", kind="symlink", linkname="../lib/ok.txt")]),
+        "pax-vs-gnu-name": PackageSpec(PKG, "1.0", files=ok, raw_members=[RawMember(
+            "lib/" + "harmless" * 20, data=b"pwned", pax_path="../../../../target/pax")]),
+        "duplicate-member": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("lib/ok.txt", data=b"second copy")]),
+        "noarch-symlink-escape": PackageSpec(PKG, "1.0", noarch="python",
+                                             files={"site-packages/ok.py": b""},
+                                             symlinks={"site-packages/esc": "../../../../target"}),
+        "newline-name": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("lib/new\nline", data=b"x")]),
+        "empty-component": PackageSpec(PKG, "1.0", files=ok, extra_paths_json_entries=[
+            {"_path": "lib//ok.txt", "path_type": "hardlink", "sha256": "0" * 64,
+             "size_in_bytes": 3}]),
+        "setuid": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("bin/suid", data=b"#!/bin/sh\n", mode=0o4755)]),
+        "sticky-world-writable": PackageSpec(PKG, "1.0", files=ok, raw_members=[
+            RawMember("lib/open", data=b"x", mode=0o1777)]),
+        "ships-manifest": PackageSpec(PKG, "1.0", files={**ok, ".mambaboot/env.json": b"{}"}),
+        "ships-activate": PackageSpec(PKG, "1.0", files={**ok, "activate.sh": b"echo pwned\n"}),
+        "ships-pkgs": PackageSpec(PKG, "1.0", files={**ok, "pkgs/x": b"x"}),
+        "ships-conda-meta": PackageSpec(PKG, "1.0", files={**ok, "conda-meta/x.json": b"{}"}),
     }
 
 
@@ -71,6 +109,8 @@ BASE = PackageSpec("evil-base", "1.0", files={"share/base.txt": b"b"}, symlinks=
 
 
 CASES = sorted(hostile(Path("/unused")))
+#: Cases rattler's channel indexer cannot read: served by swapping the archive in.
+UNINDEXABLE = {"index-json-symlink"}
 
 
 def channel_with(folder: Path, *specs: PackageSpec) -> Path:
@@ -80,16 +120,39 @@ def channel_with(folder: Path, *specs: PackageSpec) -> Path:
     return folder
 
 
+def swap_in(folder: Path, spec: PackageSpec) -> None:
+    """Put ``spec``'s archive in place of an indexed one, with repodata updated to match.
+
+    For packages the channel indexer itself cannot read (a symlinked index.json):
+    a hostile channel serves whatever it likes, with matching hashes.
+    """
+    path = write_package(spec, folder)
+    data = path.read_bytes()
+    repodata_path = path.parent / "repodata.json"
+    repodata = json.loads(repodata_path.read_text())
+    key = "packages.conda" if spec.fmt == "conda" else "packages"
+    repodata[key][path.name].update(sha256=hashlib.sha256(data).hexdigest(),
+                                    md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                                    size=len(data))
+    repodata_path.write_text(json.dumps(repodata))
+
+
+@pytest.mark.parametrize("fmt", ["tar.bz2", "conda"])
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_package_is_refused_and_nothing_escapes(
-        sandbox: Sandbox, demo_channel: Path, case: str) -> None:
+        sandbox: Sandbox, demo_channel: Path, case: str, fmt: str) -> None:
     base = sandbox.base
     (base / "target").mkdir()
     (base / "target" / "file").write_text("sentinel")
     sibling = sandbox.root / "env-evil"
     sibling.mkdir()
     (sibling / "keep").write_text("sentinel")
-    channel = channel_with(base / "channel", hostile(base)[case], BASE)
+    evil = dataclasses.replace(hostile(base)[case], fmt=fmt)
+    honest = dataclasses.replace(evil, omit_info=(), raw_members=[])
+    channel = channel_with(base / "channel", honest if case in UNINDEXABLE else evil,
+                           dataclasses.replace(BASE, fmt=fmt))
+    if case in UNINDEXABLE:
+        swap_in(channel, evil)
     before = tree_state(base, skip=sandbox.root / "env")
     proc = sandbox.run("create", "env", "--no-managers", "-c", str(demo_channel),
                        "-c", str(channel), "--with", PKG)
@@ -198,3 +261,51 @@ def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
     (folder / "bin" / "demo-tool").write_bytes(b"#!/bin/sh\necho foreign\n")
     sandbox.run("create", "fourth", *args, check=True)
     assert (sandbox.root / "fourth" / "bin" / "demo-tool").read_bytes() == original
+
+
+@pytest.mark.parametrize("fmt", ["tar.bz2", "conda"])
+def test_decompression_bombs_and_member_floods_are_refused_before_unpacking(
+        sandbox: Sandbox, demo_channel: Path, fmt: str) -> None:
+    bomb = PackageSpec("bomb", "1.0", fmt=fmt, files={"lib/ok.txt": b"ok\n"},
+                       raw_members=[RawMember("share/zeros", size=64 << 20)])
+    flood = PackageSpec("flood", "1.0", fmt=fmt,
+                        files={f"share/f{i}": b"" for i in range(40)})
+    channel = channel_with(sandbox.base / "channel", bomb, flood)
+    args = ("--no-managers", "-c", str(demo_channel), "-c", str(channel))
+    env = {**sandbox.env, "MAMBABOOT_MAX_UNPACKED": "16M"}
+    proc = sandbox.run("create", "b", *args, "--with", "bomb", env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "bomb-1.0" in proc.stderr and "unpacks to more than 16 MiB" in proc.stderr
+    assert "--max-unpacked" in proc.stderr
+    assert not (sandbox.root / "b").exists()
+    staging = sandbox.root / ".cache" / "pkgs" / ".mambaboot-staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+    # the option raises the limit: the same package is then fine
+    sandbox.run("create", "b", *args, "--with", "bomb", "--max-unpacked", "128M", check=True)
+    proc = sandbox.run("create", "f", *args, "--with", "flood", "--max-members", "20")
+    assert proc.returncode == 1 and "more than 20 members" in proc.stderr, proc.stderr
+    bad = sandbox.run("create", "f", *args, "--with", "flood", "--max-members", "lots")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_clobbered_files_are_named_and_recorded(sandbox: Sandbox, demo_channel: Path) -> None:
+    """A package replacing python's own files is never silent."""
+    from mambaboot.devchannel import PYTHON_VERSION
+
+    pyver = ".".join(PYTHON_VERSION.split(".")[:2])
+    path = f"lib/python{pyver}/this.py"
+    intruder = PackageSpec("intruder", "1.0", depends=["python"], files={
+        path: b"print('intruder')\n"})
+    channel = channel_with(sandbox.base / "channel", intruder)
+    proc = sandbox.run("create", "c", "--no-managers", "-c", str(demo_channel),
+                       "-c", str(channel), "--with", "intruder", "--json", check=True)
+    # linked, but named: the path and both packages, on stderr and in the JSON
+    line = next(x for x in proc.stderr.splitlines() if path in x)
+    assert "intruder-1.0" in line and "python-" in line and "warning" in line
+    result = json.loads(proc.stdout)
+    [clobber] = result["clobbers"]
+    assert clobber["path"] == path and len(clobber["packages"]) == 2
+    installed = (sandbox.root / "c" / path).read_bytes()
+    assert (installed == b"print('intruder')\n") == clobber["installed"].startswith("intruder")
+    manifest = json.loads((sandbox.root / "c" / ".mambaboot" / "env.json").read_text())
+    assert manifest["clobbers"] == result["clobbers"]

@@ -165,3 +165,163 @@ def test_prefix_scan(tmp_path: Path) -> None:
     os.symlink("../../env-evil", prefix / "lib" / "sibling")
     with pytest.raises(UnsafePackageError, match="lib/sibling"):
         scan_prefix(prefix)
+
+
+def extracted(tmp_path: Path, **kw: object) -> Path:
+    """A package unpacked the way the engine does, to be damaged by each test."""
+    from rattler.package_streaming import extract
+
+    folder = tmp_path / "tree"
+    extract(write(tmp_path, spec(**kw)), folder)
+    return folder
+
+
+def tree_refused(folder: Path, *words: str) -> None:
+    with pytest.raises(UnsafePackageError) as info:
+        check_extracted(folder, "evil-1.0")
+    for word in words:
+        assert word in info.value.message, info.value.message
+
+
+@pytest.mark.parametrize("name", ["info/paths.json", "info/index.json", "info/files",
+                                  "info/link.json", "info/has_prefix"])
+def test_tree_metadata_must_be_plain_files(tmp_path: Path, name: str) -> None:
+    folder = extracted(tmp_path)
+    (folder / "info" / "hidden").write_text("{}")
+    (folder / name).unlink(missing_ok=True)
+    (folder / name).symlink_to("hidden")
+    tree_refused(folder, name, "not a plain file")
+
+
+def test_tree_info_folder_must_be_real(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    os.rename(folder / "info", folder / "real-info")
+    (folder / "info").symlink_to("real-info")
+    tree_refused(folder, "info folder")
+
+
+def test_tree_without_paths_json_falls_back_to_info_files(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    (folder / "info" / "paths.json").unlink()
+    assert check_extracted(folder, "ok").entries == ["lib/ok.txt"]
+    (folder / "info" / "files").write_text("lib/ok.txt\n../../escape\n")
+    tree_refused(folder, "../../escape")
+    (folder / "info" / "files").unlink()
+    tree_refused(folder, "neither info/paths.json nor info/files")
+
+
+@pytest.mark.parametrize(("mode", "word"), [(0o4755, "-rwsr-xr-x"), (0o2755, "-rwxr-sr-x"),
+                                            (0o1644, "-rw-r--r-T"), (0o646, "-rw-r--rw-")])
+def test_tree_modes(tmp_path: Path, mode: int, word: str) -> None:
+    folder = extracted(tmp_path)
+    os.chmod(folder / "lib" / "ok.txt", mode)
+    tree_refused(folder, "lib/ok.txt", word)
+
+
+def test_tree_names_and_special_files(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    (folder / "lib" / "new\nline").write_text("x")
+    tree_refused(folder, "control character")
+    (folder / "lib" / "new\nline").unlink()
+    (folder / "lib" / "back\\slash").write_text("x")
+    tree_refused(folder, "backslash")
+    (folder / "lib" / "back\\slash").unlink()
+    os.mkfifo(folder / "lib" / "fifo")
+    tree_refused(folder, "lib/fifo", "special file")
+
+
+def test_tree_fingerprint_sees_an_edit_through_a_hard_link(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    before = check_extracted(folder, "ok").fingerprint
+    assert check_extracted(folder, "ok").fingerprint == before
+    outside = tmp_path / "env-file"
+    os.link(folder / "lib" / "ok.txt", outside)
+    assert check_extracted(folder, "ok").fingerprint == before  # linking alone changes nothing
+    with outside.open("a") as fh:
+        fh.write("edited\n")
+    assert check_extracted(folder, "ok").fingerprint != before
+
+
+def test_readers_that_disagree_are_refused(tmp_path: Path) -> None:
+    from mambaboot.archives import Wanted, sha256_file
+    from mambaboot.engines.guard import _unpack_checked
+    from mambaboot.pkgarchive import Limits
+    from mambaboot.pkgcheck import check_same_names
+
+    check_same_names("ok", frozenset({"lib/a/b", "info/x"}), frozenset({"lib", "lib/a", "lib/a/b",
+                                                                         "info", "info/x"}))
+    with pytest.raises(UnsafePackageError, match=r"lib/gnu was unpacked"):
+        check_same_names("evil", frozenset({"lib/pax"}), frozenset({"lib", "lib/gnu"}))
+    with pytest.raises(UnsafePackageError, match=r"lib/pax was not unpacked"):
+        check_same_names("evil", frozenset({"lib/pax", "lib/b"}), frozenset({"lib", "lib/b"}))
+    archive = write(tmp_path, spec(raw_members=[
+        RawMember("lib/gnu-" + "n" * 120, data=b"data", pax_path="lib/pax-name")]))
+    want = Wanted("evil", archive.name, archive.as_uri(), sha256_file(archive))
+    pkgs = tmp_path / "pkgs"
+    with pytest.raises(UnsafePackageError, match="tar readers disagree"):
+        _unpack_checked(archive, want, pkgs, Limits())
+    assert not (pkgs / want.dist).exists()
+    assert list((pkgs / ".mambaboot-staging").iterdir()) == []
+
+
+def test_bomb_limits_count_decompressed_bytes(tmp_path: Path) -> None:
+    from mambaboot.pkgarchive import Limits, make_limits, parse_size
+
+    bomb = write(tmp_path, spec(raw_members=[RawMember("share/zeros", size=8 << 20)]))
+    tight = Limits(max_unpacked=4 << 20, max_ratio=0)
+    with pytest.raises(UnsafePackageError, match="unpacks to more than 4 MiB"):
+        check_archive(bomb, "evil-1.0", tight)
+    ratio = Limits(ratio_floor=1 << 20, max_ratio=100)  # 8 MiB from a few KiB: > 100x
+    with pytest.raises(UnsafePackageError, match="decompression bomb"):
+        check_archive(bomb, "evil-1.0", ratio)
+    check_archive(bomb, "ok", Limits())  # 8 MiB is under the default floor
+    assert parse_size("64G") == 64 << 30 and parse_size("1.5k") == 1536
+    assert make_limits("1G", None).max_ratio == 0
+    assert make_limits(None, "7").max_members == 7
+    for bad in ("lots", "-1G", "0"):
+        with pytest.raises(ValueError):
+            make_limits(bad, None)
+
+
+def test_conda_zip_whose_directory_and_local_headers_disagree(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    data = bytearray(conda.read_bytes())
+    first = data.index(b"info-evil")  # the local header's copy of the name comes first
+    data[first:first + 4] = b"INFO"
+    conda.write_bytes(bytes(data))
+    refused(conda, "local header")
+    (tmp_path / "h").mkdir()
+    hidden = as_conda(write(tmp_path / "h", spec()))
+    raw = hidden.read_bytes()
+    with zipfile.ZipFile(hidden) as zf:
+        start = zf.start_dir  # type: ignore[attr-defined]
+    padded = raw[:start] + b"\0" * 64 + raw[start:]
+    # offsets in the central directory now miss the padding: bytes nobody lists
+    hidden.write_bytes(padded)
+    with pytest.raises(UnsafePackageError):
+        check_archive(hidden, "evil-1.0")
+
+
+def test_transaction_places_noarch_python_and_reserves_our_paths() -> None:
+    from mambaboot.pkgcheck import Layout
+
+    layout = Layout.for_python("3.11.7", windows=False)
+    assert layout.place("site-packages/a.py") == "lib/python3.11/site-packages/a.py"
+    assert layout.place("python-scripts/t") == "bin/t"
+    win = Layout.for_python("3.11", windows=True)
+    assert win.place("site-packages/a.py") == "Lib/site-packages/a.py"
+    lib = Contents("lib", ["lib/python3.11/site-packages/d"],
+                   {"lib/python3.11/site-packages/d": "../../.."})
+    noarch = Contents("pure", ["site-packages/d/x.py"], {}, noarch_python=True)
+    with pytest.raises(UnsafePackageError, match="pure"):
+        check_transaction([lib, noarch], layout)  # caught only once site-packages/ is placed
+    check_transaction([lib], layout)
+    clobbers = check_transaction([Contents("py", ["bin/tool"], {}),
+                                  Contents("ep", [], {}, noarch_python=True,
+                                           entry_points=["tool"])], layout)
+    assert [(c.path, c.packages) for c in clobbers] == [("bin/tool", ("py", "ep"))]
+    for path in (".mambaboot/env.json", "activate.sh", "deactivate.bat", "pkgs/x",
+                 "conda-meta/x.json", "__clobbers__/x"):
+        with pytest.raises(UnsafePackageError, match="keeps for itself"):
+            check_transaction([Contents("evil", [path], {})], layout)
+    check_transaction([Contents("ok", ["lib/activate.sh", "share/pkgs/x"], {})], layout)

@@ -83,6 +83,13 @@ def hostile(base: Path) -> dict[str, PackageSpec]:
             RawMember("info/index.json", kind="symlink", linkname="../lib/ok.txt")]),
         "pax-vs-gnu-name": PackageSpec(PKG, "1.0", files=ok, raw_members=[RawMember(
             "lib/" + "harmless" * 20, data=b"pwned", pax_path="../../../../target/pax")]),
+        # Python's tarfile reads the pax name, rattler the GNU one: paths.json for one only
+        "pax-hides-paths-json": PackageSpec(PKG, "1.0", files=ok, symlinks={"s": "d/d/d/d"},
+                                            omit_info=("info/paths.json",), raw_members=[
+            RawMember("info/paths.json", data=evil_paths, pax_path="info/harmless.json")]),
+        # harmless names, but the readers still disagree: refused as ambiguous
+        "pax-vs-gnu-harmless": PackageSpec(PKG, "1.0", files=ok, raw_members=[RawMember(
+            "lib/gnu-" + "n" * 120, data=b"data", pax_path="lib/pax-name")]),
         "duplicate-member": PackageSpec(PKG, "1.0", files=ok, raw_members=[
             RawMember("lib/ok.txt", data=b"second copy")]),
         "noarch-symlink-escape": PackageSpec(PKG, "1.0", noarch="python",

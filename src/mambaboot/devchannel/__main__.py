@@ -34,12 +34,52 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _build(dest: Path) -> int:
+    """Build into a sibling temp folder and rename it into place: never a half channel."""
+    import shutil
+    import sys as _sys
+    import tempfile
+
+    from mambaboot.devchannel.pythonpkg import PythonPackagingError, find_patchelf
+
+    dest = dest.absolute()
+    if dest.exists() and not (dest / "noarch" / "repodata.json").is_file() and (
+            not dest.is_dir() or any(dest.iterdir())):
+        print(f"{dest} exists and is not a channel built by this command; choose another "
+              "folder or remove it first.", file=sys.stderr)
+        return 2
+    try:
+        if _sys.platform.startswith("linux"):
+            find_patchelf()  # fail before anything is written
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    except (PythonPackagingError, OSError) as exc:
+        print(str(exc) if isinstance(exc, PythonPackagingError) else
+              f"Cannot write the demo channel next to {dest} ({exc.strerror}); choose a "
+              "writable folder.", file=sys.stderr)
+        return 1
+    try:
+        build_demo_channel(tmp)
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    except PythonPackagingError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(dest)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "build":
-        print(build_demo_channel(args.dir).resolve())
-    elif args.command == "synthetic":
+        return _build(args.dir)
+    if args.command == "synthetic":
         path = build_synthetic_channel(
             args.dir, args.n, (args.min_files, args.max_files), seed=args.seed
         )

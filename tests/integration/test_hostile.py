@@ -240,6 +240,9 @@ def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
     original = tool.read_bytes()
     with tool.open("ab") as fh:  # an unlucky user edits a file of one environment
         fh.write(b"echo damaged\n")
+    before = sandbox.run("verify", "first")  # the cache entry is the same file, and says so
+    assert before.returncode == 1 and "same file as in the package cache" in before.stdout
+    assert "shared files" in before.stdout and "remove, then create" in before.stdout
     sandbox.run("create", "second", *args, check=True)
     fresh = sandbox.root / "second" / "bin" / "demo-tool"
     assert fresh.read_bytes() == original
@@ -247,6 +250,8 @@ def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
     assert sandbox.run("verify", "second").returncode == 0
     damaged = sandbox.run("verify", "first")
     assert damaged.returncode == 1 and "bin/demo-tool" in damaged.stdout + damaged.stderr
+    # the cache no longer holds that inode: the damage is this environment's alone now
+    assert "shared files" not in damaged.stdout
 
     # a planted escape in the cached tree (and its paths.json) is never linked either
     [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
@@ -316,3 +321,7 @@ def test_clobbered_files_are_named_and_recorded(sandbox: Sandbox, demo_channel: 
     assert (installed == b"print('intruder')\n") == clobber["installed"].startswith("intruder")
     manifest = json.loads((sandbox.root / "c" / ".mambaboot" / "env.json").read_text())
     assert manifest["clobbers"] == result["clobbers"]
+    verified = sandbox.run("verify", "c")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "clobbers" in verified.stdout and path in verified.stdout
+    assert "intruder-1.0" in verified.stdout

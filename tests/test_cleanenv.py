@@ -12,7 +12,9 @@ def test_each_active_variable_is_named(var: str) -> None:
     with pytest.raises(ActiveEnvironmentError) as info:
         require_clean_shell({var: "1", "PATH": "/bin"})
     assert info.value.exit_code == 2
-    assert var in info.value.message and "deactivate" in info.value.message
+    fix = {"CONDA_PREFIX": "conda deactivate", "CONDA_SHLVL": "conda deactivate",
+           "VIRTUAL_ENV": "deactivate"}.get(var, f"unset {var}")
+    assert var in info.value.message and f"run '{fix}'" in info.value.message
 
 
 def test_all_found_variables_are_listed() -> None:
@@ -46,11 +48,13 @@ def test_only_conda_shlvl_has_an_inactive_zero() -> None:
 
 def test_the_fix_named_fits_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.platform", "win32")
-    with pytest.raises(ActiveEnvironmentError, match="cmd /d"):
-        require_clean_shell({"VIRTUAL_ENV": "C:/v"})
+    with pytest.raises(ActiveEnvironmentError, match="run 'set PYTHONPATH='"):
+        require_clean_shell({"PYTHONPATH": "C:/v"})
     monkeypatch.setattr("sys.platform", "linux")
-    with pytest.raises(ActiveEnvironmentError, match="env -u VAR bash"):
-        require_clean_shell({"VIRTUAL_ENV": "/v"})
+    with pytest.raises(ActiveEnvironmentError, match="run 'unset PYTHONPATH'"):
+        require_clean_shell({"PYTHONPATH": "/v"})
+    with pytest.raises(ActiveEnvironmentError, match="run 'conda deactivate' then 'deactivate'"):
+        require_clean_shell({"CONDA_PREFIX": "/c", "VIRTUAL_ENV": "/v"})
 
 
 def test_the_real_environment_is_read_when_none_is_given(

@@ -18,34 +18,104 @@ ACTIVE_VARS = ("CONDA_PREFIX", "CONDA_SHLVL", "PYTHONHOME", "PYTHONPATH", "VIRTU
                "MAMBABOOT_ENV")
 
 
+def own_venv(environ: Mapping[str, str] | None = None) -> str | None:
+    """The virtualenv mambaboot itself runs from, when it is the one activated.
+
+    Installed with ``pip install`` into an activated venv, mambaboot runs with
+    ``VIRTUAL_ENV`` naming its own interpreter's prefix. That is the tool's
+    home, not an environment the user entered: refusing it would make the tool
+    unusable in the very shell it was installed in (and ``deactivate`` would
+    take it off PATH). Another venv than ours is still refused.
+    """
+    env = os.environ if environ is None else environ
+    venv = env.get("VIRTUAL_ENV", "")
+    if not venv or sys.prefix == sys.base_prefix:
+        return None
+    try:
+        return venv if os.path.samefile(venv, sys.prefix) else None
+    except OSError:
+        return None
+
+
 def active_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     """Names of the variables that show an environment is active.
 
     ``CONDA_SHLVL=0`` is what ``conda init`` leaves when nothing is activated,
-    so it does not count; every other non-empty value does.
+    so it does not count; every other non-empty value does. ``VIRTUAL_ENV``
+    of mambaboot's own venv does not count either (see ``own_venv``).
     """
     env = os.environ if environ is None else environ
     found = []
     for var in ACTIVE_VARS:
         value = env.get(var, "")
-        if value and not (var == "CONDA_SHLVL" and value.strip() == "0"):
-            found.append(var)
+        if not value or (var == "CONDA_SHLVL" and value.strip() == "0"):
+            continue
+        if var == "VIRTUAL_ENV" and own_venv(env):
+            continue
+        found.append(var)
     return found
+
+
+def fix_command(var: str, windows: bool | None = None) -> str:
+    """The command that ends what ``var`` shows, ready to paste into the user's shell.
+
+    ``refuse`` and ``doctor`` both use it, so they never suggest different fixes.
+    """
+    if var in ("CONDA_PREFIX", "CONDA_SHLVL"):
+        return "conda deactivate"
+    if var == "VIRTUAL_ENV":
+        return "deactivate"
+    if var == "MAMBABOOT_ENV":
+        return "exit"  # a 'mambaboot shell' (or 'deactivate' after sourcing activate.*)
+    if windows is None:
+        windows = sys.platform == "win32"
+    return f"set {var}=" if windows else f"unset {var}"
 
 
 def require_clean_shell(environ: Mapping[str, str] | None = None) -> None:
     found = active_variables(environ)
     if not found:
         return
-    names = ", ".join(found)
-    if sys.platform == "win32":
-        how = "open a new cmd.exe with 'cmd /d' (no AutoRun) or run 'conda deactivate' first"
-    else:
-        how = "run 'conda deactivate'/'deactivate' or start a clean shell with 'env -u VAR bash'"
+    names = " and ".join(found) if len(found) < 3 else ", ".join(found)
+    fixes = list(dict.fromkeys(fix_command(var) for var in found))
+    how = " then ".join(f"'{fix}'" for fix in fixes)
+    where = " (leaves 'mambaboot shell'; after sourcing activate.*, run 'deactivate')" \
+        if "MAMBABOOT_ENV" in found else ""
     raise ActiveEnvironmentError(
-        f"An environment is already active in this shell ({names} is set); "
-        f"one environment per shell: {how}, then try again."
+        f"An environment is already active in this shell ({names} "
+        f"{'is' if len(found) == 1 else 'are'} set); one environment per shell: run {how}"
+        f"{where}, then try again."
     )
+
+
+def tool_free(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``environ`` without mambaboot's own venv: what children of run/shell/verify get.
+
+    The venv's ``bin`` (``Scripts``) on PATH, ``VIRTUAL_ENV`` and
+    ``PYTHONPATH``/``PYTHONHOME`` would make a child's ``python`` or ``pip``
+    the tool's, not the environment's.
+    """
+    env = dict(os.environ if environ is None else environ)
+    venv = own_venv(env)
+    for var in ("PYTHONPATH", "PYTHONHOME"):
+        env.pop(var, None)
+    if venv is None and sys.prefix == sys.base_prefix:
+        return env
+    if venv is not None:
+        env.pop("VIRTUAL_ENV", None)
+        env.pop("VIRTUAL_ENV_PROMPT", None)
+    tool_bin = os.path.join(sys.prefix, "Scripts" if sys.platform == "win32" else "bin")
+    key = next((k for k in env if k.upper() == "PATH"), "PATH")
+    kept = [d for d in env.get(key, "").split(os.pathsep) if d and not _same_dir(d, tool_bin)]
+    env[key] = os.pathsep.join(kept)
+    return env
+
+
+def _same_dir(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 #: Prefixes of variables that would make a child conda/mamba/python read the

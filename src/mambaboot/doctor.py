@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mambaboot.cleanenv import active_variables
+from mambaboot.cleanenv import active_variables, fix_command
 
 #: (hive, key, value name) -> the value's data, or None when absent.
 RegistryReader = Callable[[str, str, str], "str | None"]
@@ -55,8 +55,8 @@ def read_registry(hive: str, key: str, value: str) -> str | None:
 
 def check_variables(environ: Mapping[str, str]) -> list[Finding]:
     return [Finding("active-variable", var, f"{var}={environ[var]} means an environment is "
-                    "active in this shell; mambaboot create/shell refuse to start from it",
-                    f"start a clean shell, or run 'conda deactivate' / 'unset {var}' first")
+                    "active in this shell; mambaboot create/run/shell refuse to start from it",
+                    f"run '{fix_command(var)}' first")
             for var in active_variables(environ)]
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mambaboot.activation import env_delta
-from mambaboot.cleanenv import require_clean_shell
+from mambaboot.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.prefix import require_env
 
@@ -74,7 +74,7 @@ def plan(env_path: Path, argv: Sequence[str],
     require_clean_shell(environ)
     prefix = require_env(env_path)
     activation = env_delta.measured(prefix.path)
-    env = env_delta.apply(activation, prefix.path, environ)
+    env = env_delta.apply(activation, prefix.path, tool_free(environ))
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)
     if found is None:

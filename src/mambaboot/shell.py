@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mambaboot.cleanenv import require_clean_shell
+from mambaboot.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from mambaboot.fsutil import remove_tree
 from mambaboot.prefix import require_env
@@ -73,7 +73,7 @@ def _fish_quote(text: str) -> str:
 def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
           environ: Mapping[str, str] | None = None) -> Launch:
     """The command line and environment that start ``shell`` inside ``prefix``."""
-    env = dict(os.environ if environ is None else environ)
+    env = tool_free(environ)
     exe = _find(shell)
     if shell == "bash":
         rcfile = workdir / "bashrc"

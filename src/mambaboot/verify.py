@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from mambaboot.activation import env_delta
-from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.cleanenv import scrubbed_environ, tool_free
 from mambaboot.integrity import Drift, check_files, compare_with_lock, locked_packages
 from mambaboot.prefix import Prefix, require_env
 from mambaboot.results import Check, VerifyReport
@@ -29,7 +29,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 def activated_environ(prefix: Prefix, name: str | None = None) -> dict[str, str]:
     activation = env_delta.current(prefix.path, name)
-    return env_delta.apply(activation, prefix.path, scrubbed_environ())
+    return env_delta.apply(activation, prefix.path, scrubbed_environ(tool_free()))
 
 
 def same_path(a: str | Path, b: str | Path) -> bool:

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mambaboot.activation.env_delta import IS_WINDOWS, PREFIX_TOKEN, Activation, apply
-from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.cleanenv import scrubbed_environ, tool_free
 from mambaboot.errors import MambabootError, UsageError
 
 TIMEOUT_VAR = "MAMBABOOT_ACTIVATE_TIMEOUT"
@@ -109,7 +109,7 @@ def measure(prefix: Path, activation: Activation) -> Activation:
     if not found:
         return activation._replace(measured=True)
     limit = timeout()
-    before = apply(activation, prefix, scrubbed_environ())
+    before = apply(activation, prefix, scrubbed_environ(tool_free()))
     env = before
     for script in found:
         try:

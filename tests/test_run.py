@@ -144,3 +144,31 @@ def test_run_follows_a_moved_root_and_recomputes_after_conda_meta_changes(
     (moved / "conda-meta" / "later-1.0-0.json").write_text("{}")
     proc = run(sandbox, moved, "python", "-c", "import os; print(os.environ['LATER'])")
     assert proc.stdout == "1\n", proc.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["env", "--", "python", "-V"], ("env", None, False, ["python", "-V"])),
+    (["env", "--root", "R", "--", "python"], ("env", "R", False, ["python"])),
+    (["--root=R", "env", "-v", "python", "-v"], ("env", "R", True, ["python", "-v"])),
+    (["env", "-q", "--cache", "C", "--", "--weird-command"],
+     ("env", None, False, ["--weird-command"])),
+    (["env", "python", "--root", "X"], ("env", None, False, ["python", "--root", "X"])),
+    (["env", "--help"], None),
+    (["--root"], None),
+])
+def test_tool_options_go_anywhere_before_the_command(args: list[str], expected: object) -> None:
+    from mambaboot.cli.cmd_run import parse_fast
+
+    assert parse_fast(args) == expected
+
+
+def test_root_between_env_and_command_is_the_tools(made: tuple[Sandbox, Path],
+                                                   tmp_path: Path) -> None:
+    sandbox, prefix = made
+    env = {k: v for k, v in sandbox.env.items() if k != "MAMBABOOT_ROOT"}
+    proc = sandbox.run("run", prefix.name, "--root", str(prefix.parent), "--", "python", "-c",
+                       "import sys; print(sys.prefix)", env=env, check=True)
+    assert Path(proc.stdout.strip()).resolve() == prefix.resolve()
+    proc = sandbox.run("run", prefix.name, "--root", str(prefix.parent), "--frobnicate",
+                       "--", "true", env=env)
+    assert proc.returncode == 2 and "Unknown option --frobnicate" in proc.stderr

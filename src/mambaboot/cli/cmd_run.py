@@ -37,10 +37,23 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    argv = list(args.argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
-    return _run(args.env, args.root, argv)
+    # argparse hands everything after ENV over as REMAINDER: tool options given
+    # between ENV and the command (``run ENV --root R -- cmd``) are still ours.
+    given: dict[str, str | bool] = {}
+    start = _options(args.argv, 0, given)
+    if start is None:
+        bad = next((a for a in args.argv if a.startswith("-") and a != "--"
+                    and a.partition("=")[0] not in (*_VALUE_OPTIONS, *_FLAGS)), None)
+        from mambaboot.errors import UsageError
+
+        if bad is None:  # a value option at the very end
+            raise UsageError(f"{args.argv[-1]} needs a value; write it like "
+                             f"'mambaboot run ENV {args.argv[-1]} DIR -- COMMAND'.")
+        raise UsageError(f"Unknown option {bad} before the command; put the command after "
+                         "'--': mambaboot run ENV -- COMMAND [ARGS...].")
+    argv = _command(args.argv[start:])
+    root = given.get("--root", args.root)
+    return _run(args.env, root if isinstance(root, str) else None, argv)
 
 
 def _run(env: str, root: str | None, argv: list[str]) -> int:
@@ -50,11 +63,12 @@ def _run(env: str, root: str | None, argv: list[str]) -> int:
     return runner.run(resolve_env(env, resolve_root(root)), argv)
 
 
-def parse_fast(args: Sequence[str]) -> tuple[str, str | None, bool, list[str]] | None:
-    """``[options] ENV [--] COMMAND...`` -> (env, root, verbose, argv); None to fall back."""
-    root: str | None = None
-    verbose = False
-    i = 0
+def _options(args: Sequence[str], i: int, given: dict[str, str | bool]) -> int | None:
+    """Consume the tool's own options from ``args[i:]``; the index after them.
+
+    None when an option is not one ``run`` knows (``--help``, typos): the full
+    parser explains those.
+    """
     while i < len(args) and args[i].startswith("-") and args[i] != "--":
         opt, eq, value = args[i].partition("=")
         if opt in _VALUE_OPTIONS:
@@ -63,19 +77,34 @@ def parse_fast(args: Sequence[str]) -> tuple[str, str | None, bool, list[str]] |
                     return None
                 i += 1
                 value = args[i]
-            if opt == "--root":
-                root = value
+            given[opt] = value
         elif opt in _FLAGS and not eq:
-            verbose = verbose or opt in ("-v", "--verbose")
+            given[opt] = True
         else:
-            return None  # --help, --json, typos: argparse explains
+            return None
         i += 1
-    if i >= len(args) or args[i] == "--":
+    return i
+
+
+def _command(rest: Sequence[str]) -> list[str]:
+    """The command starts after ``--``, or at the first word that is not an option."""
+    return list(rest[1:] if rest[:1] == ["--"] else rest)
+
+
+def parse_fast(args: Sequence[str]) -> tuple[str, str | None, bool, list[str]] | None:
+    """``[options] ENV [options] [--] COMMAND...`` -> (env, root, verbose, argv); None to fall
+    back to argparse."""
+    given: dict[str, str | bool] = {}
+    i = _options(args, 0, given)
+    if i is None or i >= len(args) or args[i] == "--":
         return None
-    env, rest = args[i], list(args[i + 1:])
-    if rest[:1] == ["--"]:
-        rest = rest[1:]
-    return env, root, verbose, rest
+    env = args[i]
+    j = _options(args, i + 1, given)
+    if j is None:
+        return None
+    root = given.get("--root")
+    verbose = "-v" in given or "--verbose" in given
+    return env, root if isinstance(root, str) else None, verbose, _command(args[j:])
 
 
 def fast_main(args: Sequence[str]) -> int | None:

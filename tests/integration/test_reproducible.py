@@ -248,3 +248,20 @@ def test_malformed_environment_yml_exit_2(sandbox: Sandbox, tmp_path: Path,
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     if "pip" in content:
         assert "pip" in proc.stderr and "mambaboot run" in proc.stderr
+
+
+def test_lock_exports_go_where_asked(sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """-o writes every format (lock.yml too); --json without -o carries the export itself."""
+    sandbox.run("create", "ex", "--no-managers", "-c", str(demo_channel), check=True)
+    lock_yml = sandbox.root / "ex" / ".mambaboot" / "lock.yml"
+    copy = tmp_path / "copy.yml"
+    sandbox.run("lock", "ex", "-o", str(copy), check=True)
+    assert copy.read_text() == lock_yml.read_text()
+    doc = json.loads(sandbox.run("lock", "ex", "--format", "explicit", "--json",
+                                 check=True).stdout)
+    assert doc["output"] is None and "# platform:" in doc["content"]
+    assert "\n@EXPLICIT\n" in doc["content"]
+    doc = json.loads(sandbox.run("lock", "ex", "--json", check=True).stdout)
+    assert "content" not in doc and doc["lockfile"] == str(lock_yml)
+    proc = sandbox.run("lock", "ex", "--format", "explicit", "-o", str(tmp_path))
+    assert proc.returncode == 2 and "is a directory" in proc.stderr

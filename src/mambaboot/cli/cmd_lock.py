@@ -42,23 +42,40 @@ def run(args: argparse.Namespace) -> int:
     channels = list(manifest.get("channels", []))
     records = lockops.prefix_records(prefix.path)
     lockops.write_lock(records, channels, prefix.lockfile)
-    text = None
+    text: str | None = None
     if args.format == "explicit":
         text = lockops.explicit_text(records)
     elif args.format == "environment-yml":
         text = environment_yml(manifest.get("name", prefix.name), channels,
                                list(manifest.get("specs", [])))
-    written = prefix.lockfile
+    elif args.output:  # the rattler format's export is lock.yml itself
+        text = prefix.lockfile.read_text(encoding="utf-8")
+    written: Path | None = None
     if text is not None and args.output:
         written = Path(args.output)
-        written.write_text(text, encoding="utf-8")
+        _write(written, text)
     if args.json:
+        # without -o the export travels in the document itself, never silently nowhere
         print_json({"ok": True, "lockfile": str(prefix.lockfile), "packages": len(records),
-                    "format": args.format, "output": str(written) if text else None})
-    elif text is not None and not args.output:
+                    "format": args.format, "output": str(written) if written else None,
+                    **({"content": text} if text is not None and written is None else {})})
+    elif text is not None and written is None:
         sys.stdout.write(text)
     elif not args.quiet:
         print(f"Locked {len(records)} packages in {prefix.lockfile}")
-        if text is not None:
+        if written is not None:
             print(f"Exported {args.format} to {written}")
     return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the export, or one sentence on why it cannot be written."""
+    from mambaboot.errors import MambabootError, UsageError
+
+    if path.is_dir():
+        raise UsageError(f"-o {path} is a directory; give a file name, e.g. {path / 'env.txt'}.")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MambabootError(f"Cannot write {path} ({exc.strerror}); choose a writable path "
+                             "with -o.") from None

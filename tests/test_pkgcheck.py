@@ -52,11 +52,15 @@ def as_conda(tarbz2: Path) -> Path:
     return dest
 
 
+SUFFIX = ("; nothing was installed from it, remove it from the channel or pin another build.")
+
+
 def refused(path: Path, *words: str) -> str:
     with pytest.raises(UnsafePackageError) as info:
         check_archive(path, "evil-1.0")
     message = info.value.message
-    assert "evil-1.0" in message
+    assert message.startswith("Refused the package evil-1.0: "), message
+    assert message.endswith(SUFFIX), message
     for word in words:
         assert word in message, message
     return message
@@ -179,6 +183,8 @@ def extracted(tmp_path: Path, **kw: object) -> Path:
 def tree_refused(folder: Path, *words: str) -> None:
     with pytest.raises(UnsafePackageError) as info:
         check_extracted(folder, "evil-1.0")
+    assert info.value.message.startswith("Refused the package evil-1.0: ")
+    assert info.value.message.endswith(SUFFIX)
     for word in words:
         assert word in info.value.message, info.value.message
 
@@ -325,3 +331,266 @@ def test_transaction_places_noarch_python_and_reserves_our_paths() -> None:
         with pytest.raises(UnsafePackageError, match="keeps for itself"):
             check_transaction([Contents("evil", [path], {})], layout)
     check_transaction([Contents("ok", ["lib/activate.sh", "share/pkgs/x"], {})], layout)
+
+
+MORE_HOSTILE = {
+    "empty component": (spec(raw_members=[RawMember("lib//x", data=b"x")]),
+                        "the archive member 'lib//x' has an empty or '.' component"),
+    "dot component": (spec(extra_paths_json_entries=[{"_path": "lib/./x"}]),
+                      "the paths.json entry 'lib/./x' has an empty or '.' component"),
+    "drive letter": (spec(extra_paths_json_entries=[{"_path": "C:x"}]),
+                     "the paths.json entry 'C:x' is absolute"),
+    "empty paths.json entry": (spec(extra_paths_json_entries=[{"path_type": "hardlink"}]),
+                               "a paths.json entry is empty or not a string"),
+    "non-object paths.json entry": (spec(extra_paths_json_entries=["lib/x"]),
+                                    "a paths.json entry is empty or not a string"),
+    "empty version": (spec(extra_index_json={"version": None}),
+                      "its version '' contains '/', '\\', '..' or a control character (or is "
+                      "empty)"),
+    "paths.json without list": (spec(info_files={"paths.json": b'{"paths": {}}'}),
+                                "its info/paths.json has no list of paths"),
+    "paths.json not JSON": (spec(info_files={"paths.json": b"{"}),
+                            "its info/paths.json is not valid JSON"),
+    "index.json not an object": (spec(info_files={"index.json": b"[]"}),
+                                 "it has no readable info/index.json"),
+    "paths.json symlink member": (spec(omit_info=("info/paths.json",), raw_members=[
+        RawMember("info/paths.json", kind="symlink", linkname="hidden")]),
+        "its info/paths.json is a link member (the engine would read what it points to, not "
+        "what is checked)"),
+    "index.json hard link member": (spec(omit_info=("info/index.json",), raw_members=[
+        RawMember("info/hidden", data=b"{}"),
+        RawMember("info/index.json", kind="hardlink", linkname="info/hidden")]),
+        "its info/index.json is a link member"),
+    "duplicate member": (spec(raw_members=[RawMember("lib/ok.txt", data=b"again")]),
+                         "the archive member lib/ok.txt appears twice"),
+    "setuid member": (spec(raw_members=[RawMember("lib/su", data=b"x", mode=0o4755)]),
+                      "the archive member lib/su has mode 4755 (setuid, setgid, sticky or "
+                      "world-writable)"),
+    "world-writable dir": (spec(raw_members=[RawMember("lib/d", kind="dir", mode=0o777)]),
+                           "the archive member lib/d has mode 777"),
+    "hard link to dotdot": (spec(raw_members=[RawMember("lib/h", kind="hardlink",
+                                                        linkname="lib/../../x")]),
+                            "the hard link target 'lib/../../x' contains '..'"),
+    "symlink with backslash": (spec(symlinks={"lib/b": "..\\..\\..\\x"}),
+                               "its symlink lib/b -> ..\\..\\..\\x points outside the "
+                               "prefix"),
+    "write below own link": (spec(symlinks={"lib/d": "."},
+                                  raw_members=[RawMember("lib/d/x", data=b"x")]),
+                             "it writes lib/d/x through the symlink lib/d;"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["tar.bz2", "conda"])
+@pytest.mark.parametrize("case", sorted(MORE_HOSTILE))
+def test_hostile_archive_message(tmp_path: Path, case: str, fmt: str) -> None:
+    pkg, text = MORE_HOSTILE[case]
+    path = write(tmp_path, pkg)
+    message = refused(as_conda(path) if fmt == "conda" else path)
+    assert text in message, message
+
+
+def test_missing_index_json_and_metadata(tmp_path: Path) -> None:
+    path = write(tmp_path, spec(omit_info=("info/index.json",)))
+    refused(path, "it has no readable info/index.json")
+    (tmp_path / "b").mkdir()
+    path = write(tmp_path / "b", spec(omit_info=("info/paths.json", "info/files")))
+    refused(path, "it has neither info/paths.json nor info/files")
+
+
+def test_info_files_fallback_reads_lines(tmp_path: Path) -> None:
+    pkg = spec(omit_info=("info/paths.json",),
+               info_files={"files": "lib/ok.txt\n\nlib/caf\u00e9 x\n".encode()})
+    contents = check_archive(write(tmp_path, pkg), "ok")
+    assert contents.entries == ["lib/ok.txt", "lib/caf\u00e9 x"]
+
+
+def test_noarch_kind_and_entry_points_from_metadata(tmp_path: Path) -> None:
+    contents = check_archive(write(tmp_path, spec(noarch="python", entry_points=[
+        "tool = m:f", " other=m:g"])), "ok")
+    assert contents.noarch_python is True
+    assert contents.entry_points == ["tool", "other"]
+    (tmp_path / "old").mkdir()
+    old = check_archive(write(tmp_path / "old", spec(extra_index_json={"noarch_python": True})),
+                        "ok")
+    assert old.noarch_python is True
+    (tmp_path / "gen").mkdir()
+    gen = check_archive(write(tmp_path / "gen", spec(noarch="generic")), "ok")
+    assert gen.noarch_python is False and gen.entry_points == []
+    (tmp_path / "bad").mkdir()
+    refused(write(tmp_path / "bad", spec(noarch="python", entry_points=["no equals sign"])),
+            "its entry point '' contains")
+
+
+def test_member_count_limit(tmp_path: Path) -> None:
+    from mambaboot.pkgarchive import Limits
+
+    path = write(tmp_path, spec())
+    with pytest.raises(UnsafePackageError) as info:
+        check_archive(path, "evil-1.0", Limits(max_members=3))
+    assert "it has more than 3 members; if the package is genuine, raise the limit with " \
+           "--max-members" in info.value.message
+    count = len(check_archive(path, "ok").names)
+    check_archive(path, "ok", Limits(max_members=count))
+
+
+def test_declared_sizes_count_against_the_budget(tmp_path: Path) -> None:
+    from mambaboot.pkgarchive import Limits
+
+    path = write(tmp_path, spec(files={"lib/a": b"a" * 3000, "lib/b": b"b" * 3000}))
+    with tarfile.open(path, "r:bz2") as tar:
+        total = sum(m.size for m in tar)
+    with pytest.raises(UnsafePackageError, match="unpacks to more than 0 MiB"):
+        check_archive(path, "evil-1.0", Limits(max_unpacked=total - 1, max_ratio=0))
+
+
+def test_symlink_chain_longer_than_max_hops() -> None:
+    from mambaboot.pkgcheck import MAX_HOPS
+
+    def chain(n: int) -> dict[str, str]:
+        links = {f"l{i}": f"l{i + 1}" for i in range(n)}
+        links[f"l{n}"] = "target"
+        return links
+
+    assert resolve("l0", chain(MAX_HOPS)) == ["target"]
+    assert resolve("l0", chain(MAX_HOPS + 1)) is None
+    assert resolve("a/l", {"a/l": "..\\x"}) == ["x"]
+    assert resolve("a/l", {"a/l": ".//./x"}) == ["a", "x"]
+    assert resolve("a/l", {"a/l": "x\nb"}) is None
+    assert resolve("a/l", {"a/l": "\\x"}) is None
+
+
+def test_parse_size_units() -> None:
+    from mambaboot.pkgarchive import parse_size
+
+    assert parse_size("2M") == 2 << 20
+    assert parse_size("2MiB") == 2 << 20
+    assert parse_size("2mb") == 2 << 20
+    assert parse_size("1T") == 1 << 40
+    assert parse_size("512") == 512
+    assert parse_size(" 3g ") == 3 << 30
+
+
+def test_make_limits_members() -> None:
+    from mambaboot.pkgarchive import Limits, make_limits
+
+    assert make_limits(None, None) == Limits()
+    assert make_limits("2G", "1") == Limits(2 << 30, 1, 0, Limits().ratio_floor)
+    with pytest.raises(ValueError, match="0"):
+        make_limits(None, "0")
+    assert Limits(max_unpacked=10 << 30, ratio_floor=1 << 20, max_ratio=10).budget(1 << 20) \
+        == 10 << 20
+
+
+def test_conda_zip_member_names(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    data = conda.read_bytes().replace(b"metadata.json", b"metadata/json")
+    conda.write_bytes(data)
+    refused(conda, "its zip member 'metadata/json' is not a plain file name")
+
+
+def test_conda_zip_with_bytes_after_the_last_member(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    raw = conda.read_bytes()
+    with zipfile.ZipFile(conda) as zf:
+        start = zf.start_dir  # type: ignore[attr-defined]
+        first = min(i.header_offset for i in zf.infolist())
+    assert first == 0
+    refused_after = raw[:start] + b"\0" * 16 + raw[start:]
+    conda.write_bytes(refused_after)
+    with pytest.raises(UnsafePackageError):
+        check_archive(conda, "evil-1.0")
+
+
+def test_conda_with_a_data_descriptor_passes(tmp_path: Path) -> None:
+    path = write(tmp_path, spec())
+    conda = as_conda(path)
+    stream = tmp_path / "streamed" / conda.name
+    stream.parent.mkdir()
+    with zipfile.ZipFile(conda) as src, stream.open("wb") as raw:
+        class Unseekable(io.RawIOBase):
+            def writable(self) -> bool:
+                return True
+
+            def write(self, b: bytes) -> int:  # type: ignore[override]
+                return raw.write(b)
+
+        with zipfile.ZipFile(Unseekable(), "w") as out:  # type: ignore[arg-type]
+            for info in src.infolist():
+                out.writestr(info.filename, src.read(info))
+    check_archive(stream, "ok")
+
+
+def test_conda_zstd_that_does_not_decompress(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    stem = conda.name.removesuffix(".conda")
+    with zipfile.ZipFile(conda) as src:
+        items = [(i.filename, src.read(i)) for i in src.infolist()]
+    with zipfile.ZipFile(conda, "w") as out:
+        for name, data in items:
+            out.writestr(name, b"\x28\xb5\x2f\xfd" + b"\xff" * 32
+                         if name == f"pkg-{stem}.tar.zst" else data)
+    refused(conda, f"its pkg-{stem}.tar.zst cannot be decompressed")
+
+
+def test_clobber_needs_two_packages_and_windows_entry_points() -> None:
+    from mambaboot.pkgcheck import Layout
+
+    win = Layout.for_python("3.11", windows=True)
+    assert win == Layout("Lib/site-packages", "Scripts", True)
+    assert Layout.for_python(None, windows=False) == Layout("lib/python3/site-packages", "bin")
+    ep = Contents("ep", ["site-packages/m.py"], {"site-packages/l": "m.py"}, noarch_python=True,
+                  entry_points=["tool"])
+    assert win.installed(ep) == (["Lib/site-packages/m.py", "Scripts/tool-script.py",
+                                  "Scripts/tool.exe"], {"Lib/site-packages/l": "m.py"})
+    assert check_transaction([Contents("one", ["bin/x"], {})]) == []
+    with pytest.raises(UnsafePackageError, match=r"Refused the package evil: it ships "
+                                                 r"\.mambaboot, a path mambaboot keeps"):
+        check_transaction([Contents("evil", [".mambaboot"], {})])
+    check_transaction([Contents("ok", ["lib/.mambaboot"], {})])
+
+
+def test_tree_messages(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    (folder / "info" / "paths.json").unlink()
+    (folder / "info" / "paths.json").symlink_to("index.json")
+    tree_refused(folder, "its info/paths.json is a link or not a plain file (the engine would "
+                         "read whatever it points to)")
+    (folder / "info" / "paths.json").unlink()
+    os.rename(folder / "info", folder / "real-info")
+    tree_refused(folder, "its info folder is missing or is a symlink")
+
+
+def test_tree_info_links_are_not_payload(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    (folder / "info" / "test").symlink_to("index.json")
+    (folder / "lib" / "l").symlink_to("ok.txt")
+    assert check_extracted(folder, "ok").links == {"lib/l": "ok.txt"}
+
+
+def test_tree_fingerprint_ignores_repodata_record_only(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    before = check_extracted(folder, "ok").fingerprint
+    (folder / "info" / "repodata_record.json").write_text("{}")
+    assert check_extracted(folder, "ok").fingerprint == before
+    (folder / "info" / "other.json").write_text("{}")
+    assert check_extracted(folder, "ok").fingerprint != before
+
+
+def test_prefix_scan_names_the_owner(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "lib" / "deep").mkdir(parents=True)
+    (prefix / "conda-meta" / "broken.json").write_text("{")
+    (prefix / "conda-meta" / "evil-1.0-h0_0.json").write_text(
+        '{"files": ["lib/deep/out"]}')
+    os.symlink("../../../outside", prefix / "lib" / "deep" / "out")
+    with pytest.raises(UnsafePackageError) as info:
+        scan_prefix(prefix)
+    assert info.value.message == (
+        "The package evil-1.0-h0_0 installed the symlink lib/deep/out -> ../../../outside, which "
+        "points outside the prefix; the environment was removed, remove the package from the "
+        "channel or pin another build.")
+    (prefix / "conda-meta" / "evil-1.0-h0_0.json").unlink()
+    with pytest.raises(UnsafePackageError, match="The package owning lib/deep/out installed"):
+        scan_prefix(prefix)
+

@@ -1,0 +1,198 @@
+"""engines/guard: unpack with rattler's reader, check, publish, and re-vet cached trees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from mambaboot.archives import rattler_cached_sha256, sha256_file
+from mambaboot.devchannel import PackageSpec, archive_bytes
+from mambaboot.engines import guard
+from mambaboot.pkgcheck import UnsafePackageError
+
+
+def build(folder: Path, name: str = "tool", **kw: object) -> Path:
+    kw.setdefault("files", {"lib/tool.txt": b"tool\n"})
+    pkg = PackageSpec(name, "1.0", **kw)  # type: ignore[arg-type]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / pkg.filename
+    path.write_bytes(archive_bytes(pkg))
+    return path
+
+
+def record(archive: Path, name: str = "tool", version: str = "1.0", *, build: str = "h0_0",
+           sha256: bytes | None = None, site: str | None = None) -> SimpleNamespace:
+    """The fields of a repodata record that vet reads."""
+    return SimpleNamespace(name=SimpleNamespace(normalized=name), file_name=archive.name,
+                           version=version, build=build, url=archive.as_uri(),
+                           sha256=bytes.fromhex(sha256_file(archive)) if sha256 is None
+                           else sha256, python_site_packages_path=site)
+
+
+def test_vet_unpacks_checks_and_publishes_into_the_cache(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    local, clobbers = guard.vet([record(archive)], pkgs)
+    assert clobbers == []
+    assert local == {"tool": pkgs / archive.name}
+    assert (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").read_bytes() == b"tool\n"
+    assert rattler_cached_sha256(pkgs, "tool-1.0-h0_0") == sha256_file(archive)
+    stamp = json.loads(next((pkgs / guard.STAMP_DIR).iterdir()).read_text())
+    assert stamp["checker"] == guard.CHECKER_VERSION
+    assert stamp["sha256"] == sha256_file(archive)
+    assert list((pkgs / guard.STAGING_DIR).iterdir()) == []
+    # a second vet trusts the vetted, unchanged cache entry: nothing is fetched again
+    (pkgs / archive.name).unlink()
+    assert guard.vet([record(archive)], pkgs, offline=True) == ({}, [])
+
+
+def test_cached_tree_edited_through_a_hard_link_is_unpacked_afresh(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    cached = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    env_file = tmp_path / "env-tool.txt"
+    env_file.hardlink_to(cached)
+    with env_file.open("a") as fh:
+        fh.write("poison\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}  # refetched, not trusted
+    assert cached.read_bytes() == b"tool\n"
+    assert env_file.read_bytes() == b"tool\npoison\n"  # the env keeps its own (damaged) link
+
+
+def test_cached_tree_made_unsafe_is_unpacked_afresh(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    (pkgs / "tool-1.0-h0_0" / "lib" / "out").symlink_to("../../../outside")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert not (pkgs / "tool-1.0-h0_0" / "lib" / "out").is_symlink()
+
+
+def test_tree_never_vetted_is_hashed_against_paths_json(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    for stamp in (pkgs / guard.STAMP_DIR).iterdir():
+        stamp.unlink()
+    assert guard.vet([record(archive)], pkgs, offline=True) == ({}, [])  # hashes match
+    assert len(list((pkgs / guard.STAMP_DIR).iterdir())) == 1  # and it is now vetted
+    for stamp in (pkgs / guard.STAMP_DIR).iterdir():
+        stamp.unlink()
+    (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").write_bytes(b"tampered\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").read_bytes() == b"tool\n"
+
+
+def test_stamp_of_another_checker_version_is_not_trusted(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    stamp = next((pkgs / guard.STAMP_DIR).iterdir())
+    data = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps({**data, "checker": guard.CHECKER_VERSION - 1,
+                                 "fingerprint": "0" * 64}))
+    (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").write_bytes(b"tampered\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert json.loads(stamp.read_text())["checker"] == guard.CHECKER_VERSION
+
+
+def test_foreign_tree_in_the_cache_is_replaced(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    foreign = pkgs / "tool-1.0-h0_0"
+    (foreign / "info").mkdir(parents=True)
+    (foreign / "stale").write_text("x")
+    guard.vet([record(archive)], pkgs, known={"tool": archive})
+    assert not (foreign / "stale").exists()
+    assert (foreign / "lib" / "tool.txt").is_file()
+    assert sorted(p.name for p in pkgs.iterdir()) == [guard.STAGING_DIR, guard.STAMP_DIR,
+                                                       "tool-1.0-h0_0", "tool-1.0-h0_0.lock"]
+
+
+@pytest.mark.parametrize(("field", "value", "word"), [
+    ("name", "../x", "name"), ("version", "1/0", "version"), ("build", "", "build")])
+def test_record_names_that_become_cache_paths(tmp_path: Path, field: str, value: str,
+                                              word: str) -> None:
+    archive = build(tmp_path / "channel")
+    rec = record(archive)
+    if field == "name":
+        rec.name = SimpleNamespace(normalized=value)
+    else:
+        setattr(rec, field, value)
+    with pytest.raises(UnsafePackageError, match=f"Refused the package {archive.name}: its {word}"):
+        guard.vet([rec], tmp_path / "pkgs")
+    assert not (tmp_path / "pkgs" / "tool-1.0-h0_0").exists()
+
+
+def test_record_file_name_and_sha256(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    odd = archive.with_name("tool-1.0-h0_0.zip")
+    archive.rename(odd)
+    with pytest.raises(UnsafePackageError, match=r"tool-1\.0-h0_0\.zip: its file name does not "
+                                                 r"end in \.conda or \.tar\.bz2"):
+        guard.vet([record(odd)], tmp_path / "pkgs")
+    archive = build(tmp_path / "channel")
+    with pytest.raises(UnsafePackageError, match="repodata gives no sha256"):
+        guard.vet([record(archive, sha256=b"")], tmp_path / "pkgs")
+    weird = archive.with_name("tool-1.0-h0\n0.tar.bz2")
+    archive.rename(weird)
+    with pytest.raises(UnsafePackageError, match=r"'tool-1\.0-h0\\n0\.tar\.bz2'"):
+        guard.vet([record(weird)], tmp_path / "pkgs")
+
+
+def test_unpacked_bytes_must_be_the_checked_ones(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    rec = record(archive, sha256=b"\1" * 32)
+    with pytest.raises(UnsafePackageError, match=r"tool-1\.0-h0_0\.tar\.bz2: the bytes unpacked "
+                                                 "are not the ones whose sha256 was checked"):
+        guard.vet([rec], tmp_path / "pkgs", known={"tool": archive})
+    assert not (tmp_path / "pkgs" / "tool-1.0-h0_0").exists()
+    assert list((tmp_path / "pkgs" / guard.STAGING_DIR).iterdir()) == []
+
+
+def test_noarch_python_placed_for_the_transactions_python(tmp_path: Path) -> None:
+    channel = tmp_path / "channel"
+    python = build(channel, "python", files={"lib/python3.11/site-packages/d/x.py": b""},
+                   symlinks={"lib/python3.11/site-packages/e": "../../.."})
+    pure = build(channel, "pure", noarch="python", files={"site-packages/e/x.py": b""})
+    records = [record(python, "python", version="3.11.7"), record(pure, "pure")]
+    with pytest.raises(UnsafePackageError, match="pure"):
+        guard.vet(records, tmp_path / "pkgs")
+    other = [record(python, "python", version="3.12.1"), record(pure, "pure")]
+    guard.vet(other, tmp_path / "pkgs2")  # site-packages lands in python3.12: no link there
+    sited = [record(python, "python", version="3.12.1", site="lib/python3.11/site-packages"),
+             record(pure, "pure")]
+    with pytest.raises(UnsafePackageError, match="pure"):
+        guard.vet(sited, tmp_path / "pkgs3")
+
+
+def test_clobbers_are_returned(tmp_path: Path) -> None:
+    channel = tmp_path / "channel"
+    one = build(channel, "one", files={"bin/same": b"1"})
+    two = build(channel, "two", files={"bin/same": b"2"})
+    _, clobbers = guard.vet([record(one, "one"), record(two, "two")], tmp_path / "pkgs")
+    assert [(c.path, c.packages) for c in clobbers] == [
+        ("bin/same", ("one-1.0-h0_0.tar.bz2", "two-1.0-h0_0.tar.bz2"))]
+
+
+def test_staging_of_dead_workers_is_swept(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    staging = tmp_path / "pkgs" / guard.STAGING_DIR
+    for owner in (dead, str(os.getpid()), "1", "notapid"):
+        (staging / f"{owner}-abc-tool").mkdir(parents=True)
+    guard.vet([], tmp_path / "pkgs")
+    left = {p.name.split("-")[0] for p in staging.iterdir()}
+    assert left == {"1", "notapid", str(os.getpid())}

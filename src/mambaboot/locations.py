@@ -7,13 +7,14 @@ users can point all of it somewhere else by setting two values.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 
-from mambaboot.errors import UsageError
+from mambaboot.errors import MambabootError, UsageError
 
 DEFAULT_NAME = "py"
 MAX_NAME_LENGTH = 100
@@ -72,11 +73,30 @@ def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 
 
+def _given(value: str | os.PathLike[str] | None, option: str) -> str | None:
+    """An option's value, or None when it was not given.
+
+    An empty ``--root ''`` is a mistake (an unset shell variable, usually), not a
+    request for the default: silently using the cwd or ignoring it would write
+    somewhere the user did not choose. Empty *variables* count as unset, as in
+    most tools (``MAMBABOOT_ROOT= mambaboot list``).
+    """
+    if value is None:
+        return None
+    text = os.fspath(value)
+    if not text.strip():
+        example = {"--root": "~/envs", "--cache": "~/envs/.cache"}.get(option, "DIR")
+        raise UsageError(f"{option} is empty; give a folder (for example {option} {example}) "
+                         "or leave the option out to use the default.")
+    return text
+
+
 def resolve_root(root: str | os.PathLike[str] | None = None,
                  environ: Mapping[str, str] | None = None) -> Path:
     """``--root`` > ``MAMBABOOT_ROOT`` > ``PY_ENVS`` (the seed's variable) > the cwd."""
     env = _env(environ)
-    chosen = root or env.get("MAMBABOOT_ROOT") or env.get("PY_ENVS") or Path.cwd()
+    chosen = (_given(root, "--root") or env.get("MAMBABOOT_ROOT") or env.get("PY_ENVS")
+              or Path.cwd())
     return Path(chosen).expanduser().absolute()
 
 
@@ -96,6 +116,14 @@ class Cache(namedtuple("_Cache", "root pkgs")):
         return self.root / "micromamba"
 
 
+def first_pkgs_dir(value: str) -> str | None:
+    """The first entry of ``CONDA_PKGS_DIRS``: conda splits it on os.pathsep and on commas."""
+    for part in re.split(f"[,{re.escape(os.pathsep)}]", value):
+        if part.strip():
+            return part.strip()
+    return None
+
+
 def resolve_cache(cache: str | os.PathLike[str] | None, root: Path,
                   environ: Mapping[str, str] | None = None) -> Cache:
     """``--cache`` > ``MAMBABOOT_CACHE`` > first ``CONDA_PKGS_DIRS`` entry > ``ROOT/.cache``.
@@ -104,15 +132,111 @@ def resolve_cache(cache: str | os.PathLike[str] | None, root: Path,
     other cached data (repodata, the micromamba binary) stays in ``ROOT/.cache``.
     """
     env = _env(environ)
-    chosen = cache or env.get("MAMBABOOT_CACHE")
+    chosen = _given(cache, "--cache") or env.get("MAMBABOOT_CACHE")
     if chosen:
         base = Path(chosen).expanduser().absolute()
         return Cache(root=base, pkgs=base / "pkgs")
-    pkgs_dirs = [p for p in env.get("CONDA_PKGS_DIRS", "").split(",") if p.strip()]
+    pkgs_dir = first_pkgs_dir(env.get("CONDA_PKGS_DIRS", ""))
     default = root / ".cache"
-    if pkgs_dirs:
-        return Cache(root=default, pkgs=Path(pkgs_dirs[0].strip()).expanduser().absolute())
+    if pkgs_dir:
+        return Cache(root=default, pkgs=Path(pkgs_dir).expanduser().absolute())
     return Cache(root=default, pkgs=default / "pkgs")
+
+
+_FIX = {"environments root": "choose another folder with --root",
+        "cache": "choose another folder with --cache",
+        "package cache": "choose another folder with --cache"}
+
+
+def require_root_dir(root: Path, *, must_exist: bool) -> Path:
+    """Refuse a root that is a file, and (for commands that only read) one that is missing.
+
+    A missing root is bad input (exit 2), as ``ls /nonexistent`` is: saying
+    "no environments" would hide a mistyped ``--root``. ``create`` makes the
+    root, so it passes ``must_exist=False``.
+    """
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"The environments root {root} is a file, not a folder; "
+                         "move it away or choose another folder with --root.")
+    if must_exist and not root.is_dir():
+        raise UsageError(f"The environments root {root} does not exist; check --root or "
+                         "MAMBABOOT_ROOT ('mambaboot create' makes the root).")
+    return root
+
+
+def require_cache_dirs(cache: Cache) -> Cache:
+    """Refuse a cache (or its ``pkgs``) that exists but is not a folder (exit 2)."""
+    for what, path in (("cache", cache.root), ("package cache", cache.pkgs)):
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"The {what} {path} is a file, not a folder; "
+                             f"move it away or {_FIX[what]}.")
+    return cache
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_layout(root: Path, cache: Cache, prefix: Path | None = None) -> None:
+    """Refuse a root and a cache that overlap, and a prefix that overlaps the cache.
+
+    With the root inside the cache (or equal to it), ``create repodata`` or
+    ``create pkgs`` would build an environment over the cache's own folders,
+    and ``remove`` would delete them. A cache inside the root is allowed only
+    under a hidden folder (the default ``ROOT/.cache``): ``list`` skips those,
+    so no environment is ever confused with the cache.
+    """
+    real_root = Path(os.path.realpath(root))
+    for what, path in (("cache", cache.root), ("package cache", cache.pkgs)):
+        real = Path(os.path.realpath(path))
+        if _inside(real_root, real):
+            raise UsageError(
+                f"The environments root {root} is the {what} {path} or inside it; "
+                f"keep them apart: {_FIX[what]} or choose another folder with --root.")
+        if real_root in real.parents and not real.relative_to(real_root).parts[0].startswith("."):
+            raise UsageError(
+                f"The {what} {path} is inside the environments root {root}, where an "
+                f"environment could be made over it; use a hidden folder such as "
+                f"{root / '.cache'} (the default) or a folder outside the root.")
+        if prefix is not None:
+            real_prefix = Path(os.path.realpath(prefix))
+            if _inside(real_prefix, real) or _inside(real, real_prefix):
+                raise UsageError(
+                    f"The environment {prefix} would overlap the {what} {path}; "
+                    "choose another name.")
+
+
+def fs_error(exc: OSError, what: str, path: Path) -> MambabootError:
+    """One sentence, with the fix, for an OSError met while preparing one of our folders.
+
+    ``what`` is "environments root", "cache" or "package cache". A file in the
+    way is bad input (exit 2); a read-only or full disk is a failed operation (1).
+    """
+    fix = _FIX.get(what, "choose another folder")
+    code = exc.errno
+    if code in (errno.EEXIST, errno.ENOTDIR):
+        blocker = _file_in_the_way(path)
+        return UsageError(f"{blocker} is a file where the {what} {path} needs a folder; "
+                          f"move it away or {fix}.")
+    if code == errno.EROFS:
+        return MambabootError(f"The {what} {path} is on a read-only file system; "
+                              f"mount it read-write or {fix}.")
+    if code in (errno.EACCES, errno.EPERM):
+        return MambabootError(f"The {what} {path} is not writable ({exc.strerror}); "
+                              f"give yourself write access to it or {fix}.")
+    if code == errno.ENOSPC:
+        return MambabootError(f"The disk holding the {what} {path} is full; "
+                              f"free some space or {fix}.")
+    return MambabootError(f"Cannot write to the {what} {path} ({exc.strerror}); "
+                          f"check the folder or {fix}.")
+
+
+def _file_in_the_way(path: Path) -> Path:
+    """The first of ``path`` and its parents that exists and is not a folder."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return candidate if not candidate.is_dir() else path
+    return path
 
 
 def looks_like_path(env: str) -> bool:
@@ -124,9 +248,14 @@ def looks_like_path(env: str) -> bool:
 
 
 def resolve_env(env: str, root: Path) -> Path:
-    """``ENV`` is a directory name under the root (``my_env_3_12``) or a path."""
+    """``ENV`` is a directory name under the root (``my_env_3_12``) or a path.
+
+    A name needs an existing root: a missing or file root is named as such
+    (exit 2) rather than reported as "no environment called NAME".
+    """
     if not env:
         raise UsageError("The environment argument is empty; give a name under the root or a path.")
     if looks_like_path(env):
         return Path(env).expanduser().absolute()
-    return root / validate_name(env)
+    validate_name(env)
+    return require_root_dir(root, must_exist=True) / env

@@ -31,7 +31,7 @@ from mambaboot.errors import (
 )
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
-from mambaboot.locking import env_lock
+from mambaboot.locking import create_workspace, env_lock
 from mambaboot.pkgcheck import scan_prefix
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
@@ -56,10 +56,9 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                          "drop --engine.")
     backend = get_engine(engine, **(engine_options or {}))
     prefix = Prefix(prefix_path)
-    prefix_path.parent.mkdir(parents=True, exist_ok=True)
-    with env_lock(prefix_path, "create"):
+    # root and cache checked and made here; on failure what this run made is taken back
+    with create_workspace(prefix_path, cache), env_lock(prefix_path, "create"):
         _clear_target(prefix, progress)
-        cache.pkgs.mkdir(parents=True, exist_ok=True)
         with _partial_prefix(prefix):
             outcome = backend.install(request, prefix_path, cache, progress)
             # The backstop for every engine: no symlink may point out of the prefix

@@ -26,9 +26,16 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
     """Write the bundle for the environment whose lockfile is ``lock``."""
     from mambaboot import lockops
     from mambaboot.archives import copy_into, ensure_archives
+    from mambaboot.locations import fs_error
 
+    if pkgs.exists() and not pkgs.is_dir():
+        raise UsageError(f"The package cache {pkgs} is a file, not a folder; move it away or "
+                         "choose another folder with --cache.")
     records, _ = lockops.read_lock(lock)
-    archives = ensure_archives(lockops.wanted_of(records), pkgs, need_archive=True)
+    try:
+        archives = ensure_archives(lockops.wanted_of(records), pkgs, need_archive=True)
+    except OSError as exc:  # a read-only cache that must fetch a missing archive, a full disk
+        raise fs_error(exc, "package cache", pkgs) from exc
     as_tar = out.suffix == ".tar"
     folder = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent)) if as_tar else out
     try:
@@ -55,14 +62,18 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
 def opened_bundle(path: Path, scratch: Path) -> Iterator[tuple[Path, Path]]:
     """Yield (lockfile, archive folder) of a bundle folder or .tar (extracted safely)."""
     if path.is_file() and tarfile.is_tarfile(path):
-        scratch.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=".bundle-", dir=scratch))
-        try:
-            with tarfile.open(path) as tar:
-                tar.extractall(folder, filter="data")  # refuses ../, absolute paths, devices
-            yield _check(folder, path)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        from mambaboot.locking import claimed_dir
+
+        # extracted inside the cache (same disk as the packages); a cache this run
+        # makes is taken back if the create fails, like create's own
+        with claimed_dir(scratch, "cache"):
+            folder = Path(tempfile.mkdtemp(prefix=".bundle-", dir=scratch))
+            try:
+                with tarfile.open(path) as tar:
+                    tar.extractall(folder, filter="data")  # refuses ../, absolute paths, devices
+                yield _check(folder, path)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
     elif path.is_dir():
         yield _check(path, path)
     else:

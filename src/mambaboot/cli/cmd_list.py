@@ -7,7 +7,7 @@ import argparse
 from mambaboot.cli.output import console, human_size, print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.listing import list_envs
-from mambaboot.locations import resolve_root
+from mambaboot.locations import require_root_dir, resolve_root
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -16,7 +16,9 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = list_envs(resolve_root(args.root))
+    # a missing root is an error (exit 2, as for 'ls'), not "no environments": it is
+    # nearly always a mistyped --root or MAMBABOOT_ROOT
+    result = list_envs(require_root_dir(resolve_root(args.root), must_exist=True))
     if args.json:
         print_json(result.to_json())
         return 0

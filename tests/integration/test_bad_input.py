@@ -104,3 +104,32 @@ def test_commands_on_a_missing_environment(sandbox: Sandbox, command: list[str])
 def test_verbose_shows_the_traceback(sandbox: Sandbox) -> None:
     proc = sandbox.run("verify", "nope", "-v")
     assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+def test_usage_errors_point_at_the_commands_help_and_speak_json(sandbox: Sandbox) -> None:
+    import json
+
+    proc = sandbox.run("create", "env", "--frobnicate", "--json")
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 2 and "--frobnicate" in doc["error"]
+    assert "see 'mambaboot create --help'" in proc.stderr
+    proc = sandbox.run("list", "--bogus")
+    assert proc.returncode == 2 and "see 'mambaboot list --help'" in proc.stderr
+    assert proc.stdout == ""  # no --json, no document
+
+
+def test_a_reader_that_goes_away_is_not_an_error_message(sandbox: Sandbox) -> None:
+    import subprocess
+    import sys
+
+    for i in range(3):
+        (sandbox.root / f"e{i}" / ".mambaboot").mkdir(parents=True)
+        (sandbox.root / f"e{i}" / ".mambaboot" / "env.json").write_text("{}")
+    proc = subprocess.Popen([sys.executable, "-m", "mambaboot", "list", "--json"],
+                            env=sandbox.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like '| head -0': the pipe is closed before anything is read
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Unexpected error" not in err and "Traceback" not in err

@@ -24,6 +24,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:
         return _interrupted()
+    except BrokenPipeError:
+        # stdout closed early (``mambaboot list | head -1``): not an error worth a
+        # message; point stdout at devnull so the interpreter's final flush is quiet
+        import os
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _interrupted() -> int:
@@ -44,10 +52,13 @@ def _main(argv: Sequence[str] | None) -> int:
     from mambaboot.testhooks import hook
 
     hook("startup")  # lets the tests deliver Ctrl-C while the CLI is still starting
-    from mambaboot.cli.parser import build_parser, command_module
+    from mambaboot.cli.parser import COMMANDS, Parser, build_parser, command_module
 
-    parser = build_parser(args_list[0] if args_list and not args_list[0].startswith("-")
-                          else None)
+    named = args_list[0] if args_list and not args_list[0].startswith("-") else None
+    parser = build_parser(named)
+    Parser.command = named if named in COMMANDS else None
+    Parser.as_json = "--json" in args_list[: args_list.index("--")] if "--" in args_list \
+        else "--json" in args_list
     args = parser.parse_args(args_list)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -57,6 +68,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(command_module(args.command).run(args) or 0)
     except KeyboardInterrupt:
         return _interrupted()
+    except BrokenPipeError:
+        raise  # a reader that went away: main() ends quietly
     except Exception as exc:
         from mambaboot.cli.output import report_error
 

@@ -16,10 +16,26 @@ COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "remov
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but bad usage is one line with the fix, exit code 2."""
+    """argparse, but bad usage is one line with the fix, exit code 2.
+
+    The help it points at is the named command's (argparse reports unknown
+    options from the top-level parser), and with ``--json`` anywhere on the
+    command line the error is also one JSON document on stdout.
+    """
+
+    #: set by ``main`` before parsing: the command named on the line, and --json
+    command: str | None = None
+    as_json: bool = False
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"mambaboot: {message}; see '{self.prog} --help'.\n")
+        prog = f"mambaboot {Parser.command}" if Parser.command else self.prog
+        text = f"{message[:1].upper()}{message[1:]}; see '{prog} --help'."
+        if Parser.as_json:
+            import json
+
+            sys.stdout.write(json.dumps({"ok": False, "error": text, "details": None,
+                                         "exit_code": 2}, indent=2) + "\n")
+        sys.stderr.write(f"mambaboot: {text}\n")
         raise SystemExit(2)
 
 

@@ -42,6 +42,14 @@ def validate_name(name: str) -> str:
         raise UsageError(f"The environment name {name!r} is reserved on Windows; {fix}.")
     if name[-1] in ". ":
         raise UsageError(f"The environment name {name!r} ends in a dot or space; {fix}.")
+    odd = next((c for c in name if not (c.isalnum() or c in "-_.")), None)
+    if odd is not None:
+        # the seed's NAME_3_12 alphabet: a name is printed into commands users paste,
+        # so no character of it may mean anything to a shell (; $() ` space & ! ...)
+        raise UsageError(f"The environment name {name!r} contains {odd!r}; {fix}.")
+    if not (name[0].isalnum() or name[0] == "_"):
+        raise UsageError(f"The environment name {name!r} starts with {name[0]!r} (hidden or "
+                         f"read as an option); {fix}.")
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(
             f"The environment name is {len(name)} characters long; "
@@ -50,8 +58,15 @@ def validate_name(name: str) -> str:
     return name
 
 
+_VERSION_LIKE = re.compile(r"^\d+(\.\d+)*$")
+
+
 def validate_pyver(pyver: str) -> str:
     """Accept ``3``, ``3.12`` or ``3.12.1``: nothing that could smuggle a spec or a command."""
+    if _VERSION_LIKE.match(pyver) and not pyver.startswith("3"):
+        raise UsageError(
+            f"Python {pyver} is not available: mambaboot makes Python 3 environments; give a "
+            "version such as 3.12 (for example: mambaboot create my_env 3.12).")
     if not _PYVER.match(pyver):
         raise UsageError(
             f"The Python version {pyver!r} is not of the form 3, 3.12 or 3.12.1; "
@@ -62,6 +77,10 @@ def validate_pyver(pyver: str) -> str:
 
 def prefix_dirname(name: str, pyver: str | None) -> str:
     """``my_env`` + ``3.12`` -> ``my_env_3_12`` (the seed script's naming)."""
+    if _VERSION_LIKE.match(name):
+        # 'create 3.11' would otherwise make an env *named* 3.11 with any Python
+        raise UsageError(f"{name!r} looks like a Python version, not a name; give the name "
+                         f"first: mambaboot create {DEFAULT_NAME} {name}.")
     validate_name(name)
     if pyver is None:
         return name
@@ -89,6 +108,12 @@ def _given(value: str | os.PathLike[str] | None, option: str) -> str | None:
         raise UsageError(f"{option} is empty; give a folder (for example {option} {example}) "
                          "or leave the option out to use the default.")
     return text
+
+
+def refuse_empty_options(root: str | None, cache: str | None) -> None:
+    """``--root ''`` / ``--cache ''`` are bad input for every command, even one not using them."""
+    _given(root, "--root")
+    _given(cache, "--cache")
 
 
 def resolve_root(root: str | os.PathLike[str] | None = None,

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 from mambaboot.errors import NotAnEnvironmentError
+from mambaboot.quoting import for_shell
 
 META_DIR = ".mambaboot"
 MANIFEST = "env.json"
@@ -198,7 +199,7 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
             return prefix
         raise NotAnEnvironmentError(
             f"{path} is a failed or unfinished create; run 'mambaboot create' again to replace it "
-            f"or 'mambaboot remove {path}' to delete it."
+            f"or 'mambaboot remove {for_shell(path)}' to delete it."
         )
     if status is None:
         raise NotAnEnvironmentError(

@@ -78,11 +78,13 @@ def plan(env_path: Path, argv: Sequence[str],
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)
     if found is None:
+        from mambaboot.quoting import for_shell  # the error path only: run stays light
+
         dirs = ", ".join(p or "." for p in activation.path)
         raise CommandNotFoundError(
             f"'{argv[0]}' was not found in {prefix.path} ({dirs}) nor on the inherited PATH; "
-            f"install it into the environment (mambaboot run {prefix.path} -- mamba install "
-            f"...) or check the spelling.")
+            f"install it into the environment (mambaboot run {for_shell(prefix.path)} -- "
+            "mamba install ...) or check the spelling.")
     return Plan(found, tuple(argv), env)
 
 

@@ -34,6 +34,7 @@ from mambaboot.locations import Cache
 from mambaboot.locking import create_workspace, env_lock
 from mambaboot.pkgcheck import scan_prefix
 from mambaboot.prefix import Prefix, Status
+from mambaboot.quoting import for_shell
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
@@ -63,6 +64,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             outcome = backend.install(request, prefix_path, cache, progress)
             # The backstop for every engine: no symlink may point out of the prefix
             # (runs before the pkgs link to the cache, which is ours, exists).
+            progress("scan", {})
             scan_prefix(prefix_path)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
@@ -100,7 +102,7 @@ def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:
     if status is Status.OK:
         raise EnvironmentExistsError(
             f"An environment already exists at {prefix.path}; remove it first with "
-            f"'mambaboot remove {prefix.path}' or choose another name.")
+            f"'mambaboot remove {for_shell(prefix.path)}' or choose another name.")
     if status is Status.INCOMPLETE:
         # ours by proof (prefix.status): removed with the creating marker last
         progress("cleanup", {"path": str(prefix.path)})

@@ -37,6 +37,14 @@ BAD_CREATE_ARGS = {
     "unknown engine": ["env", "--engine", "pip"],
     "unknown flag": ["env", "--frobnicate"],
     "missing template": ["env", "--template", "/no/such/dir"],
+    "semicolon": ["a;touch pwned"],
+    "command substitution": ["$(touch pwned)"],
+    "backtick": ["`touch pwned`"],
+    "space": ["my env"],
+    "hidden": [".hidden"],
+    "leading dash-like": ["-x-"],
+    "version as name": ["3.11"],
+    "python 2": ["env", "2.7"],
 }
 
 
@@ -133,3 +141,23 @@ def test_a_reader_that_goes_away_is_not_an_error_message(sandbox: Sandbox) -> No
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Unexpected error" not in err and "Traceback" not in err
+
+
+def test_names_that_look_like_versions_and_python_2_say_what_to_do(sandbox: Sandbox) -> None:
+    proc = sandbox.run("create", "3.11")
+    assert proc.returncode == 2 and "mambaboot create py 3.11" in proc.stderr, proc.stderr
+    proc = sandbox.run("create", "old", "2.7")
+    assert proc.returncode == 2 and "Python 3" in proc.stderr and "3.12" in proc.stderr
+
+
+def test_printed_commands_are_quoted_for_the_shell(sandbox: Sandbox, demo_channel: Path) -> None:
+    """The root has spaces: the hint must paste as one argument."""
+    import shlex
+
+    proc = sandbox.run("create", "q", "--no-managers", "-c", str(demo_channel), check=True)
+    line = next(x for x in proc.stdout.splitlines() if "mambaboot shell" in x)
+    assert shlex.split(line.strip()) == ["mambaboot", "shell", str(sandbox.root / "q")]
+    again = sandbox.run("create", "q", "--no-managers", "-c", str(demo_channel))
+    assert again.returncode == 1
+    quoted = shlex.quote(str(sandbox.root / "q"))
+    assert f"mambaboot remove {quoted}" in again.stderr

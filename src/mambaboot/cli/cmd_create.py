@@ -12,6 +12,7 @@ from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
 from mambaboot.errors import UsageError
 from mambaboot.locations import DEFAULT_NAME, prefix_dirname, resolve_cache, resolve_root
+from mambaboot.quoting import for_shell
 from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel
 
 
@@ -118,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
             lock, pkgs = stack.enter_context(opened_bundle(Path(args.from_bundle).absolute(),
                                                            cache.root))
             request = replace(request, lock=str(lock), bundle=str(pkgs), specs_override=())
-        view = stack.enter_context(ProgressView(enabled=not (args.json or args.quiet)))
+        view = stack.enter_context(ProgressView(enabled=not (args.json or args.quiet),
+                                                verbose=args.verbose))
         result = session.create(request, root / dirname, cache, engine=args.engine,
                                 progress=view, templates=templates,
                                 engine_options=_engine_options(args))
@@ -136,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  lockfile: {result.prefix / '.mambaboot' / 'lock.yml'}")
         print(f"  package cache: {cache.pkgs}")
         print("Enter it with:")
-        print(f"  mambaboot shell {result.prefix}")
-        print(f"  mambaboot run {result.prefix} -- python")
+        print(f"  mambaboot shell {for_shell(result.prefix)}")
+        print(f"  mambaboot run {for_shell(result.prefix)} -- python")
     return 0
 
 

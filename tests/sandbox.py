@@ -53,9 +53,11 @@ class Sandbox:
     def run(self, *args: str, check: bool | None = None, timeout: float = 600,
             env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
         """``python -m mambaboot ARGS`` with the sandbox environment; check=True asserts exit 0."""
+        if "input" not in kw:
+            kw["stdin"] = subprocess.DEVNULL
         proc = subprocess.run(
             [sys.executable, "-m", "mambaboot", *args], env=env or self.env, text=True,
-            capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            capture_output=True, timeout=timeout, check=False,
             cwd=self.base, **kw)  # type: ignore[call-overload]
         if check:
             assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"

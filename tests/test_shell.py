@@ -132,3 +132,23 @@ def test_default_shell_is_detected_or_the_platform_default(
 def test_unknown_or_missing_shell_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not installed"):
         shell.build("fish" if shutil.which("fish") is None else "cmd", tmp_path, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["bash", "zsh", "fish"])
+def test_piped_commands_run_activated_without_job_control_noise(
+        made: tuple[Sandbox, Path], name: str) -> None:
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed")
+    sandbox, prefix = made
+    proc = sandbox.run("shell", str(prefix), "--shell", name,
+                       input='echo "prefix=$CONDA_PREFIX"\nexit 4\n')
+    assert f"prefix={prefix}" in proc.stdout
+    assert proc.returncode == 4
+    assert "job control" not in proc.stderr and "terminal process group" not in proc.stderr
+    assert proc.stderr.count("\n") <= 1, proc.stderr  # just "entering ..."
+
+
+def test_a_refusal_never_says_entering(made: tuple[Sandbox, Path]) -> None:
+    sandbox, prefix = made
+    proc = sandbox.run("shell", str(prefix), env={**sandbox.env, "CONDA_PREFIX": "/elsewhere"})
+    assert proc.returncode == 2 and "entering" not in proc.stderr

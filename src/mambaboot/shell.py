@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +71,18 @@ def _fish_quote(text: str) -> str:
 
 
 def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
-          environ: Mapping[str, str] | None = None) -> Launch:
-    """The command line and environment that start ``shell`` inside ``prefix``."""
+          environ: Mapping[str, str] | None = None, interactive: bool = True) -> Launch:
+    """The command line and environment that start ``shell`` inside ``prefix``.
+
+    ``interactive=False`` (stdin is a pipe or file, e.g. ``echo cmd | mambaboot
+    shell ENV``): the POSIX shells read their commands from stdin without ``-i``,
+    which would only print job-control warnings ("no job control in this shell").
+    """
     env = tool_free(environ)
     exe = _find(shell)
+    piped = None if interactive else _piped(shell, exe, prefix)
+    if piped is not None:
+        return Launch(piped, env)
     if shell == "bash":
         rcfile = workdir / "bashrc"
         user = '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n' if rc else ""
@@ -105,6 +113,18 @@ def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
     raise UsageError(f"Unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}.")
 
 
+def _piped(shell: str, exe: str, prefix: Path) -> list[str] | None:
+    """A POSIX shell reading commands from stdin, activated, without job control."""
+    if shell in ("bash", "zsh"):
+        # $0 is a label: activate.sh refuses to run when $0 is itself (not sourced)
+        return [exe, "-c", '. "$1" && exec "$2" -s', "mambaboot-shell",
+                str(prefix / "activate.sh"), exe]
+    if shell == "fish":
+        return [exe, "--no-config", "--init-command",
+                f"source {_fish_quote(str(prefix / 'activate.fish'))}"]
+    return None  # cmd.exe and PowerShell read piped commands as they are
+
+
 def _find(shell: str) -> str:
     names = {"powershell": ("pwsh", "powershell"), "cmd": ("cmd",)}.get(shell, (shell,))
     for name in names:
@@ -129,13 +149,21 @@ def _workdir(prefix: Path) -> Iterator[Path]:
         remove_tree(folder)
 
 
-def start(env_path: Path, shell: str | None = None, *, rc: bool = False) -> int:
-    """Run the child shell until the user exits it; return its exit code."""
+def start(env_path: Path, shell: str | None = None, *, rc: bool = False,
+          announce: Callable[[Path], None] | None = None) -> int:
+    """Run the child shell until the user exits it; return its exit code.
+
+    ``announce`` is called once everything is checked and the shell is about to
+    start, so "entering ..." is never printed before a refusal.
+    """
     refuse_nesting()
     prefix = require_env(env_path)
     chosen = shell or detect_shell()
     with _workdir(prefix.path) as workdir:
-        launch = build(chosen, prefix.path, workdir, rc=rc)
+        launch = build(chosen, prefix.path, workdir, rc=rc,
+                       interactive=sys.stdin is not None and sys.stdin.isatty())
+        if announce is not None:
+            announce(prefix.path)
         # The terminal sends Ctrl-C to the whole process group: the shell handles it,
         # we just keep waiting.
         previous = signal.signal(signal.SIGINT, _ignore)

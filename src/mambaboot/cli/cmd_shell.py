@@ -27,7 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from mambaboot import shell
 
     prefix = resolve_env(args.env, resolve_root(args.root))
-    if not args.quiet:
-        sys.stderr.write(f"mambaboot: entering {prefix} ('exit' to leave)\n")
-        sys.stderr.flush()
-    return shell.start(prefix, args.shell, rc=args.rc)
+
+    def announce(path: object) -> None:
+        if not args.quiet:
+            sys.stderr.write(f"mambaboot: entering {path} ('exit' to leave)\n")
+            sys.stderr.flush()
+
+    return shell.start(prefix, args.shell, rc=args.rc, announce=announce)

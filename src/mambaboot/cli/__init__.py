@@ -65,6 +65,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     verbose = getattr(args, "verbose", False)
     try:
+        from mambaboot.locations import refuse_empty_options
+
+        refuse_empty_options(getattr(args, "root", None), getattr(args, "cache", None))
         return int(command_module(args.command).run(args) or 0)
     except KeyboardInterrupt:
         return _interrupted()

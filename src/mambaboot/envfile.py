@@ -59,7 +59,20 @@ def read_env_file(path: Path) -> EnvFile:
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise UsageError(f"{path} has a 'name' that is not a string; fix the file.")
-    return EnvFile(name, tuple(channels), tuple(specs))
+    return EnvFile(name, tuple(_relative_to(path.parent, c) for c in channels), tuple(specs))
+
+
+def _relative_to(folder: Path, channel: str) -> str:
+    """A relative channel directory in the file means relative to the file, as in conda.
+
+    ``./chan`` or ``../chan`` always; a bare ``chan`` only when that folder exists
+    next to the file (otherwise it is a channel name such as ``conda-forge``).
+    """
+    if "://" in channel or Path(channel).expanduser().is_absolute() or channel.startswith("~"):
+        return channel
+    if channel.startswith(("./", "../", ".\\", "..\\")) or (folder / channel).is_dir():
+        return str((folder / channel).absolute())
+    return channel
 
 
 def with_defaults(deps: tuple[str, ...], managers: bool) -> tuple[str, ...]:

@@ -265,3 +265,22 @@ def test_lock_exports_go_where_asked(sandbox: Sandbox, demo_channel: Path, tmp_p
     assert "content" not in doc and doc["lockfile"] == str(lock_yml)
     proc = sandbox.run("lock", "ex", "--format", "explicit", "-o", str(tmp_path))
     assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
+def test_environment_file_channels_are_relative_to_the_file_and_merged_with_c(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(demo_channel, project / "chan")
+    yml = project / "environment.yml"
+    yml.write_text("name: rel\nchannels:\n  - ./chan\ndependencies:\n  - demo-tool\n")
+    # run from somewhere else: ./chan is the file's neighbour, not the cwd's
+    sandbox.run("create", "--file", str(yml), "--no-managers", check=True)
+    manifest = json.loads((sandbox.root / "rel" / ".mambaboot" / "env.json").read_text())
+    assert manifest["channels"] == [(project / "chan").as_uri()]
+    # -c is added in front of the file's channels, and it says so
+    yml.write_text("name: both\nchannels:\n  - ./chan\ndependencies:\n  - demo-tool\n")
+    proc = sandbox.run("create", "--file", str(yml), "--no-managers", "-c", str(demo_channel),
+                       check=True)
+    assert "(from -c), then ./chan" in proc.stderr.replace(str(project / "chan"), "./chan")
+    manifest = json.loads((sandbox.root / "both" / ".mambaboot" / "env.json").read_text())
+    assert manifest["channels"] == [demo_channel.as_uri(), (project / "chan").as_uri()]

@@ -57,7 +57,11 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
 
         envfile = read_env_file(Path(args.file))
         name = envfile.name if name is None else name
-        channels = channels or list(envfile.channels) or None
+        if channels and envfile.channels:
+            # never silently: -c comes first, the file's channels stay after it
+            print(f"mambaboot: channels: {', '.join(channels)} (from -c), then "
+                  f"{', '.join(envfile.channels)} (from {args.file}).", file=sys.stderr)
+        channels = [*(channels or []), *envfile.channels] or None
         specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers)
     elif args.from_lock:
         lock = str(Path(args.from_lock).absolute())
@@ -69,7 +73,8 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
         normalized: tuple[str, ...] = ()
     else:
         warnings: list[str] = []
-        normalized = tuple(normalize_channel(c, warnings) for c in (channels or [DEFAULT_CHANNEL]))
+        normalized = tuple(dict.fromkeys(normalize_channel(c, warnings)
+                                         for c in (channels or [DEFAULT_CHANNEL])))
         for warning in warnings:
             print(f"mambaboot: {warning}", file=sys.stderr)
     return dirname, CreateRequest(

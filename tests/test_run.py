@@ -172,3 +172,24 @@ def test_root_between_env_and_command_is_the_tools(made: tuple[Sandbox, Path],
     proc = sandbox.run("run", prefix.name, "--root", str(prefix.parent), "--frobnicate",
                        "--", "true", env=env)
     assert proc.returncode == 2 and "Unknown option --frobnicate" in proc.stderr
+
+
+@pytest.mark.parametrize("style", ["shebang", "trampoline"])
+def test_a_moved_envs_script_names_its_missing_interpreter(
+        made: tuple[Sandbox, Path], tmp_path: Path, style: str) -> None:
+    sandbox, prefix = made
+    copied = tmp_path / f"first-{style}" / ENVDIR
+    shutil.copytree(prefix, copied, symlinks=True)
+    python = copied / "bin" / "python"
+    script = copied / "bin" / "mytool"
+    body = (f"#!{python}\n" if style == "shebang"
+            else f"#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n' '''\n")
+    script.write_text(body + "print('ran')\n")
+    script.chmod(0o755)
+    assert run(sandbox, copied, "mytool", check=True).stdout == "ran\n"
+    moved = tmp_path / f"moved-{style}"
+    copied.parent.rename(moved)
+    proc = run(sandbox, moved / ENVDIR, "mytool")
+    assert proc.returncode != 0
+    assert "does not exist" in proc.stderr and "moved" in proc.stderr
+    assert str(python) in proc.stderr and "python -m mytool" in proc.stderr

@@ -85,7 +85,10 @@ def plan(env_path: Path, argv: Sequence[str],
             f"'{argv[0]}' was not found in {prefix.path} ({dirs}) nor on the inherited PATH; "
             f"install it into the environment (mambaboot run {for_shell(prefix.path)} -- "
             "mamba install ...) or check the spelling.")
-    return Plan(found, tuple(argv), env)
+    result = Plan(found, tuple(argv), env)
+    if found.startswith(str(prefix.path) + os.sep):
+        _refuse_stale_interpreter(result)  # a trampoline's sh would exec and fail vaguely
+    return result
 
 
 def execute(p: Plan) -> int:
@@ -97,9 +100,41 @@ def execute(p: Plan) -> int:
             os.execve(p.executable, list(p.argv), p.env)  # noqa: S606 - exec is the point
         return _child(p)  # pragma: no cover - Windows
     except OSError as exc:
+        _refuse_stale_interpreter(p)
         raise CommandNotRunnableError(
             f"'{p.argv[0]}' ({p.executable}) could not be started: {exc.strerror or exc}; "
             "check that it is an executable for this platform.") from exc
+
+
+def _refuse_stale_interpreter(p: Plan) -> None:
+    """Say so when a script's interpreter is gone because the prefix was moved.
+
+    Entry points carry the absolute path of their python, either as ``#!PATH``
+    or, when that path has spaces, in conda's ``/bin/sh`` trampoline (a second
+    line ``'''exec' "PATH" "$0" "$@"``). After a move the kernel or sh reports
+    only "No such file or directory", which points at the wrong file.
+    """
+    try:
+        with open(p.executable, "rb") as fh:
+            head = fh.read(1024).split(b"\n")[:2]
+    except OSError:
+        return
+    if not head or not head[0].startswith(b"#!"):
+        return
+    words = head[0][2:].strip().split()
+    interpreter = os.fsdecode(words[0]) if words else ""
+    trampoline = b"'''exec' \""
+    if interpreter in ("/bin/sh", "/usr/bin/env") and len(head) > 1 and head[1].startswith(
+            trampoline):
+        interpreter = os.fsdecode(head[1][len(trampoline):].split(b'"', 1)[0])
+    if not interpreter or os.path.exists(interpreter):
+        return
+    raise CommandNotRunnableError(
+        f"'{p.argv[0]}' ({p.executable}) starts {interpreter}, which does not exist: the "
+        "environment was moved or copied after it was made; run it through python "
+        f"('mambaboot run ENV -- python -m {Path(p.executable).name}') or recreate the "
+        "environment at its new place (mambaboot create NAME --from-lock "
+        "ENV/.mambaboot/lock.yml).")
 
 
 def _child(p: Plan) -> int:  # pragma: no cover - exercised on Windows

@@ -13,9 +13,10 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mambaboot.errors import MambabootError
@@ -24,6 +25,16 @@ CHUNK = 1 << 20
 PARALLEL_DOWNLOADS = 6
 #: rattler's cache writes ``NAME-VERSION-BUILD.lock``: 8 bytes revision + 32 bytes sha256.
 _RATTLER_LOCK_SIZE = 40
+
+#: ``(event, data)``, the shape of ``engines.base.ProgressCallback`` (not imported:
+#: this module sits below the engines). Events: ``fetch-start`` {count},
+#: ``fetch-bytes`` {n} per chunk received over HTTP, ``fetched`` {name} per archive.
+#: Downloads run in threads, so the callback must be thread-safe.
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+def no_progress(_event: str, _data: dict[str, Any]) -> None:
+    """Default: archives are fetched silently unless a caller wants to show it."""
 
 
 def sha256_file(path: Path) -> str:
@@ -98,7 +109,8 @@ def _copy_verified(source: Path, want: Wanted, dest: Path, where: str,
 
 
 def _download_verified(url: str, want: Wanted, dest: Path,
-                       against: str = "the lockfile") -> Path:
+                       against: str = "the lockfile",
+                       progress: ProgressCallback = no_progress) -> Path:
     import httpx
 
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
@@ -113,9 +125,11 @@ def _download_verified(url: str, want: Wanted, dest: Path,
                 for chunk in resp.iter_bytes(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
+                    progress("fetch-bytes", {"n": len(chunk)})
         if digest.hexdigest() != want.sha256:
             raise _mismatch(want, digest.hexdigest(), url, against)
         os.replace(tmp, dest)
+        progress("fetched", {"name": want.name})
     except httpx.HTTPError as exc:
         raise MambabootError(
             f"Downloading {want.file_name} from {url} failed ({exc}); check the network or use "
@@ -134,17 +148,22 @@ def local_path(url: str) -> Path | None:
     return None
 
 
-def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = False,
+def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = False,  # noqa: PLR0912 - a branch per source
                     source_dir: Path | None = None,
                     need_archive: bool = False,
-                    against: str = "the lockfile") -> dict[str, Path | None]:
+                    against: str = "the lockfile",
+                    progress: ProgressCallback = no_progress) -> dict[str, Path | None]:
     """Make every wanted archive available and verified; map name -> archive (or None).
 
     None means "rattler's extracted copy in the cache already carries this
     sha256", which is as good as the archive and needs no bytes moved.
     ``source_dir`` (a bundle) is used instead of the URLs; ``against`` names where the
-    expected sha256 came from, for the error message.
+    expected sha256 came from, for the error message. ``progress`` hears of every
+    archive made available and of the bytes downloaded (a cold create spends
+    seconds here, which must not look like a hang).
     """
+    wanted = list(wanted)
+    progress("fetch-start", {"count": len(wanted)})
     pkgs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | None] = {}
     missing: list[Wanted] = []
@@ -174,8 +193,10 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             result[want.name] = _copy_verified(path, want, archive, str(path), against)
         else:
             downloads.append(want)
+        if want.name in result:
+            progress("fetched", {"name": want.name})
     if downloads and not missing:
-        result.update(_download_all(downloads, pkgs, against))
+        result.update(_download_all(downloads, pkgs, against, progress))
     if missing:
         names = ", ".join(w.file_name for w in missing)
         raise MissingPackagesError(
@@ -184,7 +205,8 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     return result
 
 
-def _download_all(wanted: list[Wanted], pkgs: Path, against: str) -> dict[str, Path | None]:
+def _download_all(wanted: list[Wanted], pkgs: Path, against: str,
+                  progress: ProgressCallback = no_progress) -> dict[str, Path | None]:
     """Fetch over HTTP a few at a time: one-by-one made cold creates ~2x rattler's time.
 
     Each download still lands in its own temp file and is renamed only when its
@@ -195,7 +217,7 @@ def _download_all(wanted: list[Wanted], pkgs: Path, against: str) -> dict[str, P
 
     with ThreadPoolExecutor(max_workers=min(PARALLEL_DOWNLOADS, len(wanted))) as pool:
         futures = {w.name: pool.submit(_download_verified, w.url, w, pkgs / w.file_name,
-                                       against) for w in wanted}
+                                       against, progress) for w in wanted}
         return {name: future.result() for name, future in futures.items()}
 
 

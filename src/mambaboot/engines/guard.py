@@ -29,7 +29,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mambaboot.archives import Wanted, ensure_archives, rattler_cached_sha256, sha256_file
+from mambaboot.archives import (
+    ProgressCallback,
+    Wanted,
+    ensure_archives,
+    no_progress,
+    rattler_cached_sha256,
+    sha256_file,
+)
 from mambaboot.pkgarchive import Limits, check_archive
 from mambaboot.pkgcheck import (
     Clobber,
@@ -56,11 +63,14 @@ _CACHE_REVISION = 1
 
 def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
         known: Mapping[str, Path | None] | None = None,
-        limits: Limits | None = None) -> tuple[dict[str, Path], list[Clobber]]:
+        limits: Limits | None = None,
+        progress: ProgressCallback = no_progress) -> tuple[dict[str, Path], list[Clobber]]:
     """Validate every record's package; return (name -> verified archive, clobbers).
 
     ``known`` holds archives a caller already verified (``from-lock``): a Path
     is an archive to unpack, None means rattler's cache entry carries the sha256.
+    ``progress`` hears ``checked`` once per record and the downloads' events: vetting
+    a cold 400-package create takes seconds that must not look like a hang.
     """
     limits = limits or Limits()
     _sweep_staging(pkgs / STAGING_DIR)
@@ -78,15 +88,17 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
             cached = _check_cached(pkgs, want)
             if cached is not None:
                 contents.append(cached)
+                progress("checked", {"name": want.name})
                 continue
         fetch.append(want)  # not cached, or its cached tree was changed since it was vetted
     if fetch:
         got = ensure_archives(fetch, pkgs, offline=offline, need_archive=True,
-                              against="the channel's repodata")
+                              against="the channel's repodata", progress=progress)
         unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
     for want, archive in unpack:
         contents.append(_unpack_checked(archive, want, pkgs, limits))
         local[want.name] = archive
+        progress("checked", {"name": want.name})
     clobbers = check_transaction(contents, _layout(records))
     return local, clobbers
 

@@ -41,6 +41,7 @@ if __name__ == "__main__":
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -64,16 +65,29 @@ from mambaboot.testhooks import hook
 
 
 class Events:
+    """Writes one JSON line per event; a lock keeps lines whole (downloads emit from threads)."""
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.lock = threading.Lock()
 
     def __call__(self, event: str, **data: Any) -> None:
-        self.stream.write(json.dumps({"event": event, **data}) + "\n")
-        self.stream.flush()
+        line = json.dumps({"event": event, **data}) + "\n"
+        with self.lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+    def relay(self, event: str, data: dict[str, Any]) -> None:
+        """The ``(event, data)`` callback shape the library (``vet``, ``ensure_archives``) calls."""
+        self(event, **data)
 
 
 class Reporter(rattler.InstallerReporter):
-    """Forwards rattler's install callbacks as coarse events (one per package)."""
+    """Forwards rattler's install callbacks as coarse events (one per package).
+
+    ``cached`` (rattler validated a package's cache entry) arrives before the
+    first ``linked``, so the CLI shows that validation as work, not as "0 linked".
+    """
 
     def __init__(self, emit: Events) -> None:
         self.emit = emit
@@ -105,6 +119,16 @@ class Reporter(rattler.InstallerReporter):
     def on_download_completed(self, download_idx: int) -> None:
         self.emit("downloaded")
 
+    def on_populate_cache_complete(self, cache_entry: int) -> None:
+        self.emit("cached")
+
+    def on_post_link_start(self, package_name: str, script_path: str) -> int:
+        self.emit("post-link", name=package_name)
+        return 0
+
+    def on_transaction_complete(self) -> None:
+        self.emit("install-done")
+
 
 def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
     return {
@@ -131,8 +155,9 @@ async def create(req: dict[str, Any], emit: Events) -> None:
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
     )
     emit("solved", count=len(records))
+    emit("check-start", total=len(records))
     local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
-                          limits=_limits(req))
+                          limits=_limits(req), progress=emit.relay)
     await _install(records, req, emit, local)
     _finish(records, req["channels"], req, emit, clobbers)
 
@@ -146,15 +171,18 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
     if lockops.is_explicit(path):
         wanted = lockops.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
-                                   source_dir=source, need_archive=True)
+                                   source_dir=source, need_archive=True, progress=emit.relay)
         records = await lockops.records_from_archives(wanted, archives)
         channels = sorted({lockops.channel_of_url(w.url) for w in wanted})
     else:
         records, channels = lockops.read_lock(path)
         archives = ensure_archives(lockops.wanted_of(records), pkgs,
-                                   offline=bool(req.get("offline")), source_dir=source)
+                                   offline=bool(req.get("offline")), source_dir=source,
+                                   progress=emit.relay)
     emit("solved", count=len(records))
-    local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req))
+    emit("check-start", total=len(records))
+    local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
+                          progress=emit.relay)
     await _install(records, req, emit, local)
     _finish(records, channels, req, emit, clobbers)
 
@@ -181,6 +209,7 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
     for record in records:
         record.url, record.channel = originals[record.name.normalized]
     if local:
+        emit("origins")  # rewrites every conda-meta record: seconds on a large create
         lockops.restore_origins(Path(req["prefix"]), records)
 
 
@@ -212,6 +241,7 @@ def _clobber_report(records: list[rattler.RepoDataRecord], prefix: Path,
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
             emit: Events, clobbers: list[Clobber] | None = None) -> None:
     prefix = Path(req["prefix"])
+    emit("lockfile")
     lock = prefix / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockops.write_lock(records, channels, lock)

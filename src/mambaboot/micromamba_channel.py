@@ -39,6 +39,8 @@ from mambaboot.errors import ChannelError, EngineError
 from mambaboot.locations import Cache
 from mambaboot.micromamba_binary import BinaryInfo, MissingBinaryError, binary_path, write_origin
 
+#: Both spellings: create takes --micromamba-source, "micromamba fetch" takes --source.
+RELEASE_HINT = "--micromamba-source release (--source release with 'mambaboot micromamba fetch')"
 
 def split_version(version: str) -> tuple[str, str | None]:
     """``2.3.3-0`` -> (``2.3.3``, ``0``); ``2.3.3`` -> (``2.3.3``, None)."""
@@ -78,7 +80,7 @@ def fetch_from_channels(cache: Cache, *, version: str, subdir: str, pin: str | N
                         settings: HttpSettings) -> BinaryInfo:
     if not channels:
         raise MissingBinaryError("No channel was given to fetch the micromamba package from; "
-                                 "pass -c CHANNEL or use --source release.")
+                                 f"pass -c CHANNEL or use {RELEASE_HINT}.")
     pkg_version, build = split_version(version)
     record = run_fetch_worker({
         "op": "query", "channels": list(channels), "subdir": subdir, "version": pkg_version,
@@ -87,7 +89,7 @@ def fetch_from_channels(cache: Cache, *, version: str, subdir: str, pin: str | N
         have = ", ".join(record.get("available", [])) or "none"
         raise MissingBinaryError(
             f"The channels have no micromamba {version} for {subdir} (they have: {have}); "
-            "pass --micromamba-version with one of those or use --source release.")
+            f"pass --micromamba-version with one of those or use {RELEASE_HINT}.")
     dest = binary_path(cache, version, subdir)
     dest.parent.mkdir(parents=True, exist_ok=True)
     archive = _archive(dest.parent / record["file_name"], record, offline=offline,
@@ -100,7 +102,7 @@ def fetch_from_channels(cache: Cache, *, version: str, subdir: str, pin: str | N
                                   "member": member_name(subdir), "dest": str(tmp)})
         if reply.get("missing_member"):
             raise EngineError(f"The package {record['file_name']} has no {member_name(subdir)}; "
-                              "it is not a micromamba package, use --source release.")
+                              f"it is not a micromamba package, use {RELEASE_HINT}.")
         sha = sha256_file(tmp)
         if pin and sha != normalize_digest(pin, "--micromamba-sha256"):
             raise ChecksumError(f"The micromamba from {record['file_name']} does not match the "
@@ -120,7 +122,7 @@ def _archive(archive: Path, record: dict[str, Any], *, offline: bool,
     expected = record.get("sha256")
     if not expected:
         raise ChecksumError(f"The channel lists {record['file_name']} without a sha256; refusing "
-                            "it unverified, use --source release or a channel with checksums.")
+                            f"it unverified, use {RELEASE_HINT} or a channel with checksums.")
     if archive.is_file():
         if sha256_file(archive) == expected:
             return archive

@@ -88,6 +88,8 @@ def record_paths(record: dict) -> list[str]:
 
 
 def _listing(items: list[str], what: str) -> str:
+    if len(items) == 1 and what.endswith("packages"):
+        what = what[:-1]  # "1 missing package"
     head = "; ".join(items[:5])
     more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
     return f"{len(items)} {what}: {head}{more}"

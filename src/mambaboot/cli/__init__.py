@@ -10,6 +10,7 @@ a traceback.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,8 +28,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # stdout closed early (``mambaboot list | head -1``): not an error worth a
         # message; point stdout at devnull so the interpreter's final flush is quiet
-        import os
-
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -42,6 +41,11 @@ def _interrupted() -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (cmd_completion)
+        from mambaboot.cli.cmd_completion import complete
+        from mambaboot.cli.parser import build_parser
+
+        complete(build_parser())
     if args_list[:1] == ["run"]:
         # The hot path: no argparse, no rich, no engine (see cmd_run.fast_main).
         from mambaboot.cli.cmd_run import fast_main

@@ -12,7 +12,7 @@ from mambaboot import __version__
 
 #: Order shown in --help. A command whose module is missing is simply not offered.
 COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "remove", "doctor",
-            "micromamba")
+            "micromamba", "completion")
 
 
 class Parser(argparse.ArgumentParser):

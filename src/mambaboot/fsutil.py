@@ -14,9 +14,29 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 IS_WINDOWS = sys.platform == "win32"
+#: Called once per file or link ``remove_tree`` deletes (see ``reporting_deletions``).
+_ON_DELETE: ContextVar[Callable[[], None]] = ContextVar("mambaboot_on_delete",
+                                                       default=lambda: None)
+
+
+@contextlib.contextmanager
+def reporting_deletions(callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``remove_tree`` calls ``callback`` after each file or link it deletes.
+
+    Progress for removing a 50,000-file environment; a context variable rather
+    than a parameter, since removal runs through ``Prefix.destroy``, whose
+    callers have no business knowing about progress.
+    """
+    token = _ON_DELETE.set(callback)
+    try:
+        yield
+    finally:
+        _ON_DELETE.reset(token)
 
 
 def is_link(path: Path) -> bool:
@@ -166,6 +186,7 @@ class _Walk:
     def __init__(self, dev: int, mounts: frozenset[str], trash: Path | None,
                  keep: set[str], held: set[str]) -> None:
         self.dev, self.mounts, self.trash, self.keep, self.held = dev, mounts, trash, keep, held
+        self.deleted = _ON_DELETE.get()
 
     def remove(self, root: Path) -> list[Path]:
         leftovers: list[Path] = []
@@ -180,6 +201,7 @@ class _Walk:
                 continue
             if is_link(path):
                 _remove_file(path, self.trash, leftovers, link=True)
+                self.deleted()
             elif entry.is_dir(follow_symlinks=False):
                 if self._foreign_mount(entry):
                     leftovers.append(path)  # never enter another filesystem
@@ -187,6 +209,7 @@ class _Walk:
                     leftovers += self.remove(path)
             else:
                 _remove_file(path, self.trash, leftovers)
+                self.deleted()
         if os.path.normcase(os.path.abspath(root)) in self.held:
             return leftovers  # emptied later, after the files kept for last
         try:

@@ -22,17 +22,25 @@ reported as success.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
-from mambaboot.fsutil import crossing_mounts, is_link, unlink_link
+from mambaboot.fsutil import crossing_mounts, is_link, reporting_deletions, unlink_link
 from mambaboot.locking import env_lock
 from mambaboot.prefix import require_env
 from mambaboot.results import RemoveResult
 from mambaboot.verify import same_path
 
 TRASH_DIR = ".mambaboot-trash"
+#: Deletions reported per ``deleted`` event: one event per file would cost more than the
+#: display is worth on a 50,000-file environment.
+DELETED_BATCH = 250
+#: ``(event, data)``, as ``engines.base.ProgressCallback`` (not imported: remove loads no engine).
+ProgressCallback = Callable[[str, dict[str, Any]], None]
 #: Variables naming the environment this shell is in; each is checked on its own.
 ACTIVE_ENV_VARS = ("CONDA_PREFIX", "MAMBABOOT_ENV")
 
@@ -77,8 +85,14 @@ def _refuse_mounts(path: Path) -> None:
             "filesystem; unmount it (or move it out) first, remove never crosses into one.")
 
 
-def remove_env(path: Path, *, dry_run: bool = False) -> RemoveResult:
-    """Remove the environment at ``path`` (or only describe it with ``dry_run``)."""
+def remove_env(path: Path, *, dry_run: bool = False,
+               progress: ProgressCallback | None = None) -> RemoveResult:
+    """Remove the environment at ``path`` (or only describe it with ``dry_run``).
+
+    With ``progress`` (the CLI passes it only when something is shown), the
+    files are counted first and deletions reported in batches: removing a large
+    environment takes many seconds that must not look like a hang.
+    """
     _refuse_dangerous(path)
     prefix = require_env(path, allow_incomplete=True)
     entries = tuple(sorted(p.name for p in prefix.path.iterdir()))
@@ -89,9 +103,53 @@ def remove_env(path: Path, *, dry_run: bool = False) -> RemoveResult:
         _refuse_mounts(prefix.path)  # under the lock, right before deleting
         if is_link(prefix.pkgs_link):
             unlink_link(prefix.pkgs_link)
-        leftovers = prefix.destroy(trash=prefix.path.parent / TRASH_DIR)
+        with _reported(prefix.path, progress):
+            leftovers = prefix.destroy(trash=prefix.path.parent / TRASH_DIR)
     if leftovers:
         raise MambabootError(
             f"Could not delete {len(leftovers)} item(s) under {prefix.path} (e.g. {leftovers[0]}); "
             "close programs using the environment and run remove again.")
     return RemoveResult(prefix.path, removed=True, dry_run=False, entries=entries)
+
+
+@contextlib.contextmanager
+def _reported(path: Path, progress: ProgressCallback | None) -> Iterator[None]:
+    """Count what is under ``path``, then report deletions (``remove-start``, ``deleted``)."""
+    if progress is None:
+        yield
+        return
+    progress("remove-count", {"path": str(path)})
+    progress("remove-start", {"path": str(path), "total": count_files(path)})
+    pending = 0
+
+    def deleted() -> None:
+        nonlocal pending
+        pending += 1
+        if pending >= DELETED_BATCH:
+            progress("deleted", {"count": pending})
+            pending = 0
+
+    try:
+        with reporting_deletions(deleted):
+            yield
+    finally:
+        if pending:
+            progress("deleted", {"count": pending})
+
+
+def count_files(root: Path) -> int:
+    """Files and links under ``root``, entering no link (the total a remove's bar counts to)."""
+    count = 0
+    stack = [str(root)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            junction = getattr(entry, "is_junction", bool)  # DirEntry.is_junction: Python 3.12
+            if entry.is_dir(follow_symlinks=False) and not junction():
+                stack.append(entry.path)
+            else:
+                count += 1
+    return count

@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
         if answer not in ("y", "yes"):
             print("Nothing removed.")
             return 1
-    result = remove_env(path)
+    from mambaboot.cli.progress import ProgressView
+
+    with ProgressView(enabled=not (args.json or args.quiet), verbose=args.verbose) as view:
+        result = remove_env(path, progress=view if view.active else None)
     if args.json:
         print_json(result.to_json())
     elif not args.quiet:

@@ -10,8 +10,15 @@ for tool in wine zsh fish; do command -v "$tool" >/dev/null 2>&1 || missing+=("$
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends wine zsh fish >/dev/null
+    # Another apt (unattended upgrades, a second CI job) may hold the lock: wait for
+    # it (up to 10 min) instead of failing with rc 100.
+    apt_wait=(-o DPkg::Lock::Timeout=600 -o APT::Lock::Timeout=600)
+    for attempt in 1 2 3; do
+      apt-get "${apt_wait[@]}" update -qq && break
+      echo "scripts/test.sh: apt-get update failed (attempt $attempt); retrying" >&2
+      sleep 10
+    done
+    apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends wine zsh fish >/dev/null
   else
     echo "scripts/test.sh: missing ${missing[*]}; install them (Debian: apt-get install wine zsh fish)." >&2
   fi

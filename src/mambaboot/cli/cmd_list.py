@@ -11,7 +11,11 @@ from mambaboot.locations import require_root_dir, resolve_root
 
 
 def register(subs: argparse._SubParsersAction) -> None:
-    p = subs.add_parser("list", help="list environments under the root")
+    p = subs.add_parser(
+        "list", help="list environments under the root",
+        description="Name, Python version, package count, size on disk (hard links counted "
+                    "once) and status (ok, or incomplete for a failed create) of every "
+                    "environment mambaboot made under the root; other folders are not listed.")
     common_options(p)
 
 

@@ -13,7 +13,11 @@ from mambaboot.remove import remove_env
 
 
 def register(subs: argparse._SubParsersAction) -> None:
-    p = subs.add_parser("remove", help="delete an environment (never the shared cache)")
+    p = subs.add_parser(
+        "remove", help="delete an environment (never the shared cache)",
+        description="Delete exactly what create made: never the shared package cache, never "
+                    "through a link, never across a mount point; refuses a folder mambaboot "
+                    "did not make. Asks first unless --yes; --dry-run only lists.")
     p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="only show what would be removed")

@@ -11,7 +11,11 @@ from mambaboot.verify import verify_env
 
 
 def register(subs: argparse._SubParsersAction) -> None:
-    p = subs.add_parser("verify", help="check an environment's integrity")
+    p = subs.add_parser(
+        "verify", help="check an environment's integrity",
+        description="Run the environment's python, conda and mamba; hash every installed file "
+                    "against conda-meta; compare the packages with the lockfile; list files two "
+                    "packages ship. Exit 0 when everything holds, 1 on any drift.")
     p.add_argument("env", metavar="ENV", help="environment name under the root, or a path")
     common_options(p)
 

@@ -6,11 +6,13 @@ crash in the engine cannot take the CLI (and its clean-up) down with it.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,12 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOu
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, encoding="utf-8", env=scrubbed_environ(keep=HOOK_VARS),
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    # stderr is drained in a thread: read only at the end, a worker writing more
+    # than a pipe buffer (~64 KiB of engine warnings) would block, and so would we
+    tail: collections.deque[str] = collections.deque(maxlen=200)
+    drain = threading.Thread(target=lambda: tail.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    drain.start()
     try:
         proc.stdin.write(json.dumps(payload))
         proc.stdin.close()
@@ -90,8 +97,9 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOu
                 result = {"event": name, **event}
             else:
                 progress(name, event)
-        stderr = proc.stderr.read() if proc.stderr else ""
         code = proc.wait()
+        drain.join(timeout=5)
+        stderr = "".join(tail)
     except BaseException:
         proc.kill()
         proc.wait()

@@ -33,6 +33,8 @@ from mambaboot.devchannel import (
     DEMO_TOOL_OUTPUT,
     MAMBA_VERSION,
     POSIX_PLACEHOLDER,
+    STANDIN_CONDA_VERSION,
+    STANDIN_MAMBA_VERSION,
     WINDOWS_PLACEHOLDER,
     ChannelServer,
     FileSpec,
@@ -45,6 +47,12 @@ linux_only = pytest.mark.skipif(sys.platform != "linux", reason="python package 
 SUBDIR = devchannel.current_subdir()
 DEMO_SPECS = ["python", "conda", "mamba", "demo-tool", "demo-noarch", "demo-activate",
               "demo-prefix", "demo-postlink"]  # fmt: skip
+_MATERIAL = devchannel.find_shared_dir()
+#: Whether the demo channel carries the real conda and mamba (../shared found, Linux).
+REAL = (sys.platform == "linux" and _MATERIAL is not None and _MATERIAL.has_conda
+        and _MATERIAL.mamba_binary is not None)
+DEMO_CONDA = CONDA_VERSION if REAL else STANDIN_CONDA_VERSION
+DEMO_MAMBA = MAMBA_VERSION if REAL else STANDIN_MAMBA_VERSION
 
 
 def repodata(channel: Path, subdir: str) -> dict:
@@ -52,7 +60,9 @@ def repodata(channel: Path, subdir: str) -> dict:
 
 
 def names(channel: Path, subdir: str) -> set[tuple[str, str]]:
-    return {(r["name"], r["version"]) for r in repodata(channel, subdir)["packages"].values()}
+    data = repodata(channel, subdir)
+    records = [*data["packages"].values(), *data.get("packages.conda", {}).values()]
+    return {(r["name"], r["version"]) for r in records}
 
 
 def solve_install(
@@ -94,24 +104,31 @@ def run(argv: list[str | Path], tmp: Path) -> str:
 
 def test_repodata_lists_demo_packages(demo_channel: Path) -> None:
     native = names(demo_channel, SUBDIR)
-    assert {("conda", CONDA_VERSION), ("mamba", MAMBA_VERSION), ("libdemo", "1.0"),
+    both = native | names(demo_channel, "noarch")
+    assert {("conda", DEMO_CONDA), ("mamba", DEMO_MAMBA), ("libdemo", "1.0"),
             ("libdemo", "2.0"), ("demo-tool", "1.0"), ("demo-prefix", "1.0"),
-            ("micromamba", "2.0.5")} <= native  # fmt: skip
+            ("micromamba", "2.0.5")} <= both  # fmt: skip
     if sys.platform == "linux":
         assert ("python", DEMO_PYTHON_VERSION) in native
-    assert {n for n, _ in names(demo_channel, "noarch")} == {"demo-noarch", "demo-activate"}
+        assert "pip" in {n for n, _ in both}, "mamba and micromamba add pip to python"
+    noarch = {n for n, _ in names(demo_channel, "noarch")}
+    assert {"demo-noarch", "demo-activate"} <= noarch
+    if REAL:  # conda is noarch: python, its libraries and solver come along
+        assert {"conda", "conda-rattler-solver", "requests", "ruamel.yaml"} <= noarch
+        assert {"py-rattler", "zstandard", "mamba"} <= {n for n, _ in native}
     assert {n for n, _ in names(demo_channel, "win-64")} == {"python", "conda", "mamba",
                                                               "micromamba"}  # fmt: skip
     assert names(demo_channel, "osx-arm64") == {("micromamba", "2.0.5")}
 
 
 def test_every_archive_is_readable_by_rattler(demo_channel: Path) -> None:
-    archives = sorted(demo_channel.glob("*/*.tar.bz2"))
+    archives = sorted([*demo_channel.glob("*/*.tar.bz2"), *demo_channel.glob("*/*.conda")])
     assert len(archives) >= 15
     for archive in archives:
         index = rattler.IndexJson.from_package_archive(archive)
         paths = rattler.PathsJson.from_package_archive(archive)
-        assert archive.name == f"{index.name.normalized}-{index.version}-{index.build}.tar.bz2"
+        ext = ".conda" if archive.name.endswith(".conda") else ".tar.bz2"
+        assert archive.name == f"{index.name.normalized}-{index.version}-{index.build}{ext}"
         assert index.subdir == archive.parent.name
         assert paths.paths, archive
 
@@ -125,9 +142,14 @@ def test_placeholders_are_registered(demo_channel: Path) -> None:
             if e.prefix_placeholder is not None
         }
 
-    conda = placeholders(demo_channel / SUBDIR / f"conda-{CONDA_VERSION}-py_0.tar.bz2")
+    if REAL:
+        conda = placeholders(demo_channel / "noarch" / f"conda-{CONDA_VERSION}-pyh0_0.conda")
+        assert conda["etc/profile.d/conda.sh"] == POSIX_PLACEHOLDER
+    else:
+        conda = placeholders(demo_channel / SUBDIR / f"conda-{DEMO_CONDA}-py_0.tar.bz2")
     assert conda["bin/conda"] == conda["condabin/conda"] == POSIX_PLACEHOLDER
-    mamba_win = placeholders(demo_channel / "win-64" / f"mamba-{MAMBA_VERSION}-h0_0.tar.bz2")
+    mamba_win = placeholders(demo_channel / "win-64" /
+                             f"mamba-{STANDIN_MAMBA_VERSION}-h0_0.tar.bz2")
     assert set(mamba_win) >= {"condabin/mamba.bat", "condabin/mamba_hook.bat"}
     assert set(mamba_win.values()) == {WINDOWS_PLACEHOLDER}
 
@@ -192,7 +214,7 @@ def test_cached_builder_builds_once_atomically(
 ) -> None:
     calls: list[Path] = []
 
-    def fake_build(dest: Path) -> Path:
+    def fake_build(dest: Path, **_kw: object) -> Path:
         calls.append(dest)
         (dest / "noarch").mkdir(parents=True)
         (dest / "noarch" / "repodata.json").write_text("{}")
@@ -209,7 +231,7 @@ def test_cached_builder_builds_once_atomically(
 def test_cached_builder_prunes_stale_entries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fake_build(dest: Path) -> Path:
+    def fake_build(dest: Path, **_kw: object) -> Path:
         (dest / "noarch").mkdir()
         (dest / "noarch" / "repodata.json").write_text("{}")
         return dest
@@ -258,7 +280,10 @@ def demo_env(demo_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     base = tmp_path_factory.mktemp("demo-env")
     prefix = base / "env with space ü"
     records = solve_install([demo_channel.as_uri()], DEMO_SPECS, prefix, base)
-    assert {r.name.normalized for r in records} == {*DEMO_SPECS, "libdemo"}
+    solved = {r.name.normalized for r in records}
+    assert {*DEMO_SPECS, "libdemo"} <= solved
+    if REAL:  # the real conda pulls in its libraries and its solver
+        assert {"conda-rattler-solver", "py-rattler", "requests", "menuinst"} <= solved
     return prefix
 
 
@@ -282,12 +307,12 @@ def test_env_python_is_relocated(demo_env: Path, tmp_path: Path) -> None:
 @linux_only
 def test_shebang_scripts_run_from_prefix_with_spaces(demo_env: Path, tmp_path: Path) -> None:
     # rattler rewrites shebangs containing spaces into a `#!/bin/sh` + `'''exec'` trampoline.
-    assert run([demo_env / "bin" / "conda", "--version"], tmp_path) == f"conda {CONDA_VERSION}"
+    assert run([demo_env / "bin" / "conda", "--version"], tmp_path) == f"conda {DEMO_CONDA}"
     condabin = run([demo_env / "condabin" / "conda", "--version"], tmp_path)
-    assert condabin == f"conda {CONDA_VERSION}"
+    assert condabin == f"conda {DEMO_CONDA}"
     info = json.loads(run([demo_env / "bin" / "conda", "info", "--json"], tmp_path))
     assert info["root_prefix"] == str(demo_env)
-    assert run([demo_env / "bin" / "mamba", "--version"], tmp_path) == MAMBA_VERSION
+    assert run([demo_env / "bin" / "mamba", "--version"], tmp_path) == DEMO_MAMBA
     assert run([demo_env / "bin" / "demo-tool"], tmp_path) == DEMO_TOOL_OUTPUT
     entry_point = run([demo_env / "bin" / "demo-noarch"], tmp_path)
     assert entry_point == f"demo-noarch {devchannel.DEMO_NOARCH_VERSION} on {demo_env}"

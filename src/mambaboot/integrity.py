@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.archives import CHUNK
+from mambaboot.pkgcheck import Layout
 
 #: Files at least this big are hashed in worker threads (hashlib releases the GIL).
 BIG_FILE = 256 * 1024
@@ -60,6 +61,7 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
     of its record), where the shipped symlink targets can be read back.
     """
     rel = entry["_path"]
+    source = entry.get("_source", rel)  # where the file is in the package (see _placed)
     path = os.path.join(prefix, rel)
     label = f"{owner}: {rel}"
     try:
@@ -68,7 +70,7 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
         return "missing", label, 0
     kind = entry.get("path_type")
     if kind == "softlink":
-        return _check_softlink(prefix, path, rel=rel, entry=entry, extracted=extracted,
+        return _check_softlink(prefix, path, rel=source, entry=entry, extracted=extracted,
                                label=label, st=st)
     if kind == "directory":
         return ("ok" if stat.S_ISDIR(st.st_mode) else "modified"), label, 0
@@ -82,7 +84,7 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
     # cheap size check first, except where the placeholder rewrite changed the size
     size = entry.get("size_in_bytes")
     if size is not None and not rewritten and st.st_size != size:
-        return "modified", label + _sharing(st, extracted, rel), 0
+        return "modified", label + _sharing(st, extracted, source), 0
     if not expected:
         return "unverified", label, 0  # existence, type and size only: nothing to hash against
     try:
@@ -91,7 +93,7 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
         return "missing", label, 0
     if actual == expected:
         return "ok", label, hashed
-    return "modified", label + _sharing(st, extracted, rel), hashed
+    return "modified", label + _sharing(st, extracted, source), hashed
 
 
 def _sharing(st: os.stat_result, extracted: str | None, rel: str) -> str:
@@ -149,6 +151,27 @@ def _check_softlink(prefix: str, path: str, *, rel: str,  # noqa: PLR0911 - a ta
     return ("ok" if actual == expected else "modified"), label, hashed
 
 
+def _layout(records: list[dict[str, Any]]) -> Layout:
+    """Where this prefix's python puts noarch: python files."""
+    for record in records:
+        if record.get("name") == "python":
+            return Layout.for_python(str(record.get("version") or ""),
+                                     record.get("python_site_packages_path"))
+    return Layout.for_python(None)
+
+
+def _placed(entry: dict[str, Any], layout: Layout) -> dict[str, Any]:
+    """A noarch: python entry at its installed path.
+
+    conda keeps such paths package-relative (``site-packages/x.py``) in
+    ``paths_data``; rattler writes them already placed (then this is a no-op).
+    The package-relative path is kept to find the file in the package cache.
+    """
+    placed = layout.place(entry["_path"])
+    return entry if placed == entry["_path"] else {**entry, "_path": placed,
+                                                   "_source": entry["_path"]}
+
+
 def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
                 workers: int | None = None) -> None:
     """Check every file; big files are hashed in threads, small ones inline.
@@ -159,7 +182,9 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
     GIL while hashing, so they overlap with the inline work on other cores.
     """
     root = str(prefix)
-    jobs = [(r.get("name", "?"), e, r.get("extracted_package_dir") or None) for r in records
+    layout = _layout(records)
+    jobs = [(r.get("name", "?"), _placed(e, layout) if r.get("noarch") == "python" else e,
+             r.get("extracted_package_dir") or None) for r in records
             for e in (r.get("paths_data") or {}).get("paths", []) if "_path" in e]
     results: list[tuple[str, str, int] | None] = [None] * len(jobs)
     big = [i for i, (_, e, _x) in enumerate(jobs) if (e.get("size_in_bytes") or 0) >= BIG_FILE]

@@ -42,7 +42,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: shipping them would overwrite the manifest, the lock, the activation
 #: scripts, the cache link or the engine's own records.
 RESERVED_TOP = frozenset({".mambaboot", "pkgs", "conda-meta", "__clobbers__", "activate.sh",
-                          "activate.bat", "activate.ps1", "activate.fish", "deactivate.bat"})
+                          "activate.bat", "activate.ps1", "activate.fish", "deactivate.bat",
+                          ".condarc"})
 #: Mode bits no package file may carry: setuid/setgid/sticky, and writable by anyone.
 BAD_MODE = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 _ENTRY_POINT = re.compile(r"^\s*([^=\s]+)\s*=")

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot import __version__, activation
+from mambaboot import __version__, activation, condaenv
 from mambaboot.cleanenv import require_clean_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.engines.base import ProgressCallback, no_progress
@@ -67,6 +67,11 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             progress("scan", {})
             scan_prefix(prefix_path)
             progress("finishing", {})
+            condaenv.prepare(prefix_path, outcome.records, request.specs,
+                             list(outcome.channels or request.channels),
+                             command=f"mambaboot create {request.name}"
+                                     + (" --from-lock" if request.lock else ""),
+                             version=__version__)
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)

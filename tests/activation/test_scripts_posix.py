@@ -101,3 +101,28 @@ def test_activate_sh_must_be_sourced(prefix: Path, home: Path) -> None:
     proc = subprocess.run(["bash", str(prefix / "activate.sh")], env=clean_environ(home),
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 33 and "must be sourced" in proc.stderr
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_conda_activate_inside_is_one_clear_refusal_and_other_commands_pass(
+        shell: str, prefix: Path, home: Path) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    conda = prefix / "bin" / "conda"  # the env's own conda answers everything else
+    conda.parent.mkdir(exist_ok=True)
+    conda.write_text("#!/bin/sh\necho \"conda-of-the-env $*\"\n")
+    conda.chmod(0o755)
+    probe = (f"{source_line(shell)}; conda activate base; echo rc=$status; "
+             "conda --version; deactivate; functions -q conda; echo gone=$status"
+             if shell == "fish" else
+             f"{source_line(shell)}; conda activate base; echo rc=$?; conda --version; "
+             "deactivate; type conda >/dev/null 2>&1; echo gone=$?")
+    argv = [shell, "-c", probe, str(prefix)] if shell == "fish" else [
+        shell, "-c", probe, shell, str(prefix)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_environ(home),
+                          timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert "rc=1" in proc.stdout, proc.stdout + proc.stderr
+    assert "'conda activate' is not used inside a mambaboot environment" in proc.stderr
+    assert "mambaboot shell OTHER" in proc.stderr
+    assert "conda-of-the-env --version" in proc.stdout
+    assert "gone=1" in proc.stdout  # deactivate takes the wrapper away again

@@ -37,6 +37,7 @@ from mambaboot.archives import (
     rattler_cached_sha256,
     sha256_file,
 )
+from mambaboot.condacache import record_for_conda
 from mambaboot.pkgarchive import Limits, check_archive
 from mambaboot.pkgcheck import (
     Clobber,
@@ -100,6 +101,8 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
         local[want.name] = archive
         progress("checked", {"name": want.name})
     clobbers = check_transaction(contents, _layout(records))
+    for record in records:  # what conda and mamba inside the env need to reuse the cache
+        record_for_conda(pkgs, _wanted(record).dist, str(record.url), record.to_json())
     return local, clobbers
 
 

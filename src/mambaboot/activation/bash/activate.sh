@@ -52,9 +52,24 @@ deactivate() {
         unset _MAMBABOOT_OLD_PS1
     fi
 __MB_UNSET_VARS__
-    unset -f deactivate _mambaboot_source_dir
+    unset -f deactivate _mambaboot_source_dir conda
     hash -r 2> /dev/null
     return 0
+}
+
+# One environment per shell: 'conda activate' would switch (or stack) environments
+# inside this one, and without 'conda init' it only says "Run 'conda init'". Every
+# other conda command goes to the environment's own conda unchanged.
+conda() {
+    case "${1-}" in
+        activate|deactivate)
+            echo "mambaboot: 'conda $1' is not used inside a mambaboot environment (one" \
+                 "environment per shell); leave this one ('exit' from 'mambaboot shell'," \
+                 "'deactivate' after sourcing activate.sh), then run 'mambaboot shell OTHER'." >&2
+            return 1
+            ;;
+    esac
+    command conda "$@"
 }
 
 _MAMBABOOT_OLD_PATH="$PATH"

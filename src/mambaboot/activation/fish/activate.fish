@@ -28,7 +28,18 @@ function deactivate -d "Leave the mambaboot environment"
         functions -e _mambaboot_old_fish_prompt
     end
 __MB_UNSET_VARS__
-    functions -e deactivate
+    functions -e deactivate conda
+end
+
+# One environment per shell: see activate.sh.
+function conda --description "conda of this environment; no activate/deactivate"
+    if contains -- "$argv[1]" activate deactivate
+        echo "mambaboot: 'conda $argv[1]' is not used inside a mambaboot environment (one" \
+            "environment per shell); leave this one ('exit' from 'mambaboot shell'," \
+            "'deactivate' after sourcing activate.fish), then run 'mambaboot shell OTHER'." >&2
+        return 1
+    end
+    command conda $argv
 end
 
 set -gx _MAMBABOOT_OLD_PATH $PATH

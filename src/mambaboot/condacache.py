@@ -1,0 +1,51 @@
+"""Make the shared package cache reusable by the conda and mamba inside environments.
+
+rattler keeps its own bookkeeping (``NAME-VERSION-BUILD.lock``); conda and mamba
+recognise an extracted package by ``info/repodata_record.json`` in its folder
+and list known archives in ``pkgs/urls.txt``. Without them the inner conda
+downloads every package again, replaces the archive and re-extracts the
+folder, so its files are no longer hard links of the older environments' and
+a ``conda clean`` in one environment removes what the others were built from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+URLS_TXT = "urls.txt"
+
+
+def record_for_conda(pkgs: Path, dist: str, url: str, record_json: str) -> None:
+    """Write ``dist``'s repodata_record.json (if missing) and list ``url`` in urls.txt."""
+    info = pkgs / dist / "info"
+    target = info / "repodata_record.json"
+    if info.is_dir() and not target.is_symlink() and not target.exists():
+        tmp = info / f".repodata_record.json.{os.getpid()}"
+        with contextlib.suppress(OSError):
+            tmp.write_text(record_json if record_json.endswith("\n") else record_json + "\n",
+                           encoding="utf-8")
+            os.replace(tmp, target)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    add_url(pkgs, url)
+
+
+def add_url(pkgs: Path, url: str) -> None:
+    """Append ``url`` to urls.txt once (one small O_APPEND write: safe between processes)."""
+    path = pkgs / URLS_TXT
+    try:
+        known = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        known = []
+    except OSError:
+        return
+    if url in known or path.is_symlink():
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (url + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)

@@ -17,6 +17,13 @@ from mambaboot.fsutil import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 def test_remove_tree_never_follows_links(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -141,3 +148,104 @@ def test_remove_tree_never_enters_another_device(dev2: Path) -> None:
     assert remove_tree(dev2) == [dev2 / "a" / "dev2", dev2 / "a", dev2]
     assert (dev2 / "a" / "dev2" / "data").read_text() == "keep"
     assert not (dev2 / "a" / "own").exists()
+
+
+# --- added for the mutation run (docs/security.md) ---
+
+def _stuck(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Files and links with these names cannot be unlinked (held open, as on Windows)."""
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self.name in names:
+            raise PermissionError(13, "in use", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+
+
+def test_remove_tree_moves_files_and_links_in_use_to_the_trash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "tree"
+    (tree / "meta").mkdir(parents=True)
+    (tree / "held.dll").write_text("x")
+    (tree / "held.lnk").symlink_to("held.dll")
+    (tree / "meta" / "creating").write_text("x")
+    _stuck(monkeypatch, "held.dll", "held.lnk", "creating")
+    assert remove_tree(tree, trash=tmp_path / "trash", last=(tree / "meta" / "creating",)) == []
+    assert not tree.exists()
+    assert sorted(p.name.split("-", 1)[1] for p in (tmp_path / "trash").iterdir()) == [
+        "creating", "held.dll", "held.lnk"]
+
+
+def test_remove_tree_reports_every_file_it_could_not_delete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "tree"
+    for rel in ("a/held", "b/held", "meta/creating", "link"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+    for rel in ("a/held", "b/held", "meta/creating"):
+        (tree / rel).write_text(rel)
+    (tree / "link").unlink(missing_ok=True)
+    (tree / "lnk").symlink_to("a")
+    _stuck(monkeypatch, "held", "creating", "lnk")
+    leftovers = remove_tree(tree, last=(tree / "meta" / "creating",))
+    assert set(leftovers) >= {tree / "a" / "held", tree / "b" / "held", tree / "lnk",
+                              tree / "meta" / "creating", tree / "meta"}
+    assert (tree / "a" / "held").exists() and (tree / "b" / "held").exists()
+
+
+def test_a_folder_kept_for_last_that_cannot_go_is_a_leftover(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "tree"
+    (tree / "meta").mkdir(parents=True)
+    (tree / "meta" / "creating").write_text("x")
+    real_rmdir = os.rmdir
+
+    def rmdir(path: str | os.PathLike[str]) -> None:
+        if Path(path).name == "meta":
+            raise PermissionError(13, "in use", str(path))
+        real_rmdir(path)
+
+    monkeypatch.setattr(os, "rmdir", rmdir)
+    assert remove_tree(tree, last=(tree / "meta" / "creating",)) == [tree / "meta", tree]
+    assert not (tree / "meta" / "creating").exists()
+
+
+class _Broken(_OtherDevice):
+    """Also: ``stat`` fails for entries named ``broken``."""
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        if self.name == "broken":
+            raise PermissionError(13, "denied", self.path)
+        return super().stat(follow_symlinks=follow_symlinks)
+
+
+_real_scandir = os.scandir
+
+
+@pytest.fixture
+def broken(dev2: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """dev2's tree plus ``a/broken`` (stat fails) and ``zz`` (scandir fails), read in order."""
+    (dev2 / "a" / "broken").mkdir()
+    (dev2 / "a" / "broken" / "data").write_text("keep")
+    (dev2 / "a" / "later").mkdir()
+    (dev2 / "zz").mkdir()
+
+    def ordered(path: str | os.PathLike[str]) -> list[_Broken]:
+        if Path(path).name == "zz":
+            raise PermissionError(13, "denied", str(path))
+        return [_Broken(e) for e in sorted(_real_scandir(path), key=lambda e: e.name)]
+
+    monkeypatch.setattr(os, "scandir", ordered)
+    return dev2
+
+
+def test_crossing_mounts_goes_on_past_folders_it_cannot_read(broken: Path) -> None:
+    assert crossing_mounts(broken, frozenset()) == broken / "a" / "dev2"
+
+
+def test_remove_tree_never_enters_a_folder_it_cannot_stat(broken: Path) -> None:
+    leftovers = remove_tree(broken)
+    assert broken / "a" / "broken" in leftovers
+    assert (broken / "a" / "broken" / "data").read_text() == "keep"
+    assert not (broken / "a" / "later").exists()

@@ -15,6 +15,13 @@ MM_HISTORY = ("==> 2024-05-01 10:00:00 <==\n"
               "# conda version: 3.8.0\n+c::python-3.12.0-0\n")
 
 
+@pytest.fixture(autouse=True)
+def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 def make_env(path: Path, *, creating: bool = False) -> Prefix:
     prefix = Prefix(path)
     prefix.write_manifest({"name": path.name})
@@ -185,3 +192,86 @@ def test_destroy_deletes_the_parked_marker_last(tmp_path: Path,
     monkeypatch.setattr(fsutil, "_remove_file", recording)
     assert prefix.destroy() == []
     assert removed[-1] == "creating" and removed.count("creating") == 2  # ours, then parked
+
+
+# --- added for the mutation run (docs/security.md) ---
+
+def test_a_history_with_undecodable_bytes_still_proves_our_create(tmp_path: Path) -> None:
+    prefix = parked_create(tmp_path / "mm")
+    history = prefix.conda_meta / "history"
+    history.write_bytes(b"# cmd: caf\xe9 --version\n" + history.read_bytes())
+    assert prefix.status is Status.INCOMPLETE
+
+
+def test_an_unreadable_history_proves_nothing(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = parked_create(tmp_path / "mm")
+    real_read = Path.read_text
+
+    def read_text(self: Path, *args: object, **kw: object) -> str:
+        if self.name == "history":
+            raise OSError(5, "I/O error", str(self))
+        return real_read(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    assert prefix.status is Status.FOREIGN
+
+
+def test_each_refusal_is_one_exact_sentence(tmp_path: Path) -> None:
+    with pytest.raises(NotAnEnvironmentError) as info:
+        require_env(tmp_path / "missing")
+    assert info.value.message == (f"There is no environment at {tmp_path / 'missing'}; check "
+                                  "the name with 'mambaboot list' or pass --root.")
+    env = make_env(tmp_path / "env")
+    (tmp_path / "alias").symlink_to(env.path, target_is_directory=True)
+    assert foreign_reason(Prefix(tmp_path / "alias")) == (
+        f"{tmp_path / 'alias'} is a link, not a mambaboot environment; mambaboot never writes "
+        "through or removes a link, use the environment's real path or another name.")
+    stray = parked_create(tmp_path / "stray", history=None)
+    assert foreign_reason(stray) == (
+        f"{stray.path} is not provably a mambaboot environment (only a stray "
+        f".stray.mambaboot-parked marker lies beside it); mambaboot leaves it alone, delete it "
+        "yourself if it is a leftover of an interrupted create.")
+    (tmp_path / "plain").mkdir()
+    assert foreign_reason(Prefix(tmp_path / "plain")) == (
+        f"{tmp_path / 'plain'} is not a mambaboot environment (it has no .mambaboot/env.json); "
+        "mambaboot only touches environments it created.")
+
+
+def test_destroy_reports_leftovers_of_the_prefix_and_of_the_parked_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from mambaboot import fsutil
+
+    prefix = make_env(tmp_path / "env")
+    (prefix.path / "bin").mkdir()
+    prefix.parked_meta.mkdir()
+    (prefix.parked_meta / "creating").write_text("pid 1\n")
+    real_rmdir = os.rmdir
+
+    def stuck(path: str | os.PathLike[str]) -> None:
+        if Path(path).name == "bin":
+            raise PermissionError(13, "in use", str(path))
+        real_rmdir(path)
+
+    monkeypatch.setattr(os, "rmdir", stuck)
+    monkeypatch.setattr(fsutil, "move_aside", lambda *a: False)
+    leftovers = prefix.destroy(trash=tmp_path / "trash")
+    assert prefix.path / "bin" in leftovers and not prefix.parked_meta.exists()
+
+
+def test_destroy_moves_files_in_use_to_the_trash(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = make_env(tmp_path / "env")
+    (prefix.path / "held.dll").write_text("x")
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self.name == "held.dll":
+            raise PermissionError(13, "in use", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert prefix.destroy(trash=tmp_path / "trash") == [] and not prefix.path.exists()
+    assert [p.name.endswith("-held.dll") for p in (tmp_path / "trash").iterdir()] == [True]

@@ -19,6 +19,13 @@ from mambaboot.prefix import Prefix, Status
 from mambaboot.remove import remove_env
 
 
+@pytest.fixture(autouse=True)
+def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 def make_env(path: Path, *, creating: bool = False) -> Prefix:
     prefix = Prefix(path)
     prefix.write_manifest({"name": path.name})
@@ -159,3 +166,84 @@ def test_guards_run_before_the_validator(tmp_path: Path,
     with pytest.raises(NotAnEnvironmentError):
         remove_env(tmp_path / "alias")
     assert env.status is Status.OK
+
+
+# --- added for the mutation run (docs/security.md) ---
+
+def stuck_file(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Files called ``name`` cannot be unlinked (a program holds them open, as on Windows)."""
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self.name == name:
+            raise PermissionError(13, "in use", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+
+
+def test_remove_and_its_plan_report_exactly_what_goes(tmp_path: Path) -> None:
+    from mambaboot.results import RemoveResult
+
+    env = make_env(tmp_path / "env")
+    assert remove_env(env.path, dry_run=True) == RemoveResult(
+        env.path, removed=False, dry_run=True, entries=(".mambaboot", "bin"))
+    assert remove_env(env.path) == RemoveResult(
+        env.path, removed=True, dry_run=False, entries=(".mambaboot", "bin"))
+
+
+def test_a_file_in_use_is_moved_to_the_trash_beside_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(tmp_path / "env")
+    stuck_file(monkeypatch, "python")
+    assert remove_env(env.path).removed and not env.path.exists()
+    trashed = list((tmp_path / remove.TRASH_DIR).iterdir())
+    assert [p.name.endswith("-python") for p in trashed] == [True]
+
+
+def test_a_remove_held_by_another_process_names_the_command_to_retry(tmp_path: Path) -> None:
+    from mambaboot.errors import BusyError
+    from mambaboot.locking import env_lock
+
+    env = make_env(tmp_path / "env")
+    with env_lock(env.path, "create"), pytest.raises(BusyError) as info:
+        remove_env(env.path)
+    assert info.value.message.endswith("wait for it to finish, then remove again.")
+    assert env.status is Status.OK
+
+
+def test_the_first_leftover_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(tmp_path / "env")
+    stuck_file(monkeypatch, "python")
+    monkeypatch.setattr(fsutil, "move_aside", lambda *a: False)
+    with pytest.raises(MambabootError) as info:
+        remove_env(env.path)
+    assert info.value.message.startswith(
+        f"Could not delete 3 item(s) under {env.path} (e.g. {env.path / 'bin' / 'python'}); ")
+    assert info.value.message.endswith(
+        "close programs using the environment and run remove again.")
+
+
+def test_the_active_environment_message_says_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(tmp_path / "env")
+    monkeypatch.setenv("CONDA_PREFIX", str(env.path))
+    with pytest.raises(MambabootError) as info:
+        remove_env(env.path)
+    assert info.value.message == (
+        f"Refusing to remove {env.path}: it is the active environment of this shell "
+        "(CONDA_PREFIX); exit it first, then remove it.")
+
+
+def test_a_relative_path_is_checked_against_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/")
+    with pytest.raises(NotAnEnvironmentError, match="root or home directory"):
+        remove_env(Path("tmp/.."))
+
+
+def test_a_relative_path_is_not_mistaken_for_the_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root guard compares with '/', not with the current folder ('' is '.')."""
+    env = make_env(tmp_path / "env")
+    monkeypatch.chdir(env.path)
+    assert remove_env(Path("../env")).removed and not env.path.exists()

@@ -194,3 +194,106 @@ def test_locked_packages_reads_conda_entries_only(tmp_path: Path) -> None:
     lock.write_text("packages:\n- conda: https://c/linux-64/py-lib-1.0-h0_0.conda\n"
                     "  sha256: abc\n- pypi: https://p/x.whl\n")
     assert locked_packages(lock) == {"py-lib": ("py-lib-1.0-h0_0.conda", "abc")}
+
+
+# --- added for the mutation run (docs/security.md): each pins one guard's exact result ---
+
+def test_only_hashed_bytes_are_counted_whatever_the_verdict(prefix: Path,
+                                                            tmp_path: Path) -> None:
+    """Every verdict that reads no content adds 0 bytes; the intact file adds its 10."""
+    (prefix / "lib").mkdir()
+    (prefix / "share").mkdir()
+    (prefix / "bin" / "swapped").symlink_to("tool")
+    (prefix / "bin" / "sl").symlink_to("tool")
+    (prefix / "bin" / "out").symlink_to(tmp_path)
+    (prefix / "bin" / "nosha").symlink_to("tool")
+    drift = run(prefix,
+                entry("bin/tool", b"real tool\n"),
+                entry("bin/gone", b"x"),
+                {"_path": "lib", "path_type": "directory"},
+                entry("bin/swapped", b"real tool\n"),
+                entry("share", b"x"),
+                {"_path": "bin/other", "path_type": "hardlink", "size_in_bytes": 14},
+                softlink("bin/sl", "tool"),
+                softlink("bin/other", "tool"),
+                {"_path": "bin/nosha", "path_type": "softlink"},
+                {**softlink("bin/out", "elsewhere")})
+    assert drift.files_checked == 10 and drift.bytes_hashed == 10
+    assert drift.missing == ["pkg: bin/gone"]
+    assert drift.modified == ["pkg: bin/swapped (now a symlink)",
+                              "pkg: share (not a regular file)",
+                              "pkg: bin/other (no longer a symlink)", "pkg: bin/out"]
+    assert drift.unverified == ["pkg: bin/other", "pkg: bin/nosha"]
+
+
+def test_hashed_bytes_add_up_over_files_and_chunks(prefix: Path) -> None:
+    from mambaboot.archives import CHUNK
+
+    big = b"b" * (CHUNK + 5)  # two reads: the size is the sum, not the last chunk
+    (prefix / "big").write_bytes(big)
+    drift = run(prefix, entry("bin/tool", b"real tool\n"), entry("big", big))
+    assert drift.bytes_hashed == 10 + CHUNK + 5 and drift.modified == []
+
+
+def test_a_file_that_cannot_be_read_is_missing(prefix: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from mambaboot import integrity
+
+    def vanished(path: str) -> tuple[str, int]:
+        raise FileNotFoundError(2, "gone between lstat and open", path)
+
+    monkeypatch.setattr(integrity, "_digest", vanished)
+    drift = run(prefix, entry("bin/tool", b"real tool\n"))
+    assert drift.missing == ["pkg: bin/tool"] and drift.bytes_hashed == 0
+
+
+@pytest.mark.parametrize("keys", [{"prefix_placeholder": "/opt/build"}, {"sha256_in_prefix": ""}])
+def test_rewritten_files_skip_the_size_check(prefix: Path, keys: dict[str, str]) -> None:
+    """Either key alone means the install rewrote the file: its recorded size is the package's."""
+    data = b"real tool\n"
+    record = entry("bin/tool", data, size_in_bytes=len(data) + 7, **keys)
+    if "sha256_in_prefix" in keys:
+        record.update(sha256="0" * 64, sha256_in_prefix=sha(data))
+    drift = run(prefix, record)
+    assert drift.modified == [] and drift.bytes_hashed == len(data)
+
+
+@pytest.mark.parametrize("edit", [b"evil tool\n", b"longer evil tool\n"])
+def test_damage_shared_with_the_cache_is_named(prefix: Path, tmp_path: Path,
+                                               edit: bytes) -> None:
+    cache = tmp_path / "cache" / "pkg-1.0-0"
+    (cache / "bin").mkdir(parents=True)
+    os.link(prefix / "bin" / "tool", cache / "bin" / "tool")
+    (prefix / "bin" / "tool").write_bytes(edit)  # in place: the cache's copy changes too
+    drift = run(prefix, entry("bin/tool", b"real tool\n"), extracted=cache)
+    label = f"pkg: bin/tool (the same file as in the package cache, {cache})"
+    assert drift.modified == [label] and drift.shared == [label]
+
+
+def test_damage_in_a_file_hard_linked_elsewhere_counts_the_other_places(
+        prefix: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "bin").mkdir(parents=True)
+    (cache / "bin" / "tool").write_bytes(b"real tool\n")  # the cache has its own copy
+    os.link(prefix / "bin" / "tool", tmp_path / "other-env-tool")
+    (prefix / "bin" / "tool").write_bytes(b"evil tool\n")
+    drift = run(prefix, entry("bin/tool", b"real tool\n"), extracted=cache)
+    label = "pkg: bin/tool (hard-linked: 1 other place(s) share this damage)"
+    assert drift.modified == [label] and drift.shared == [label]
+
+
+def test_damage_in_an_unshared_file_is_not_called_shared(prefix: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "bin").mkdir(parents=True)
+    (cache / "bin" / "tool (1)").write_bytes(b"real tool\n")  # another inode
+    (prefix / "bin" / "tool (1)").write_bytes(b"evil tool\n")
+    drift = run(prefix, entry("bin/tool (1)", b"real tool\n"), extracted=cache)
+    assert drift.modified == ["pkg: bin/tool (1)"] and drift.shared == []
+
+
+def test_records_without_a_name_or_paths_are_read(prefix: Path) -> None:
+    drift = Drift()
+    records = [{"paths_data": {"paths": [entry("bin/gone", b"x")]}}, {"name": "empty",
+                                                                     "paths_data": {}}]
+    check_files(prefix, records, drift)
+    assert drift.missing == ["?: bin/gone"] and drift.files_checked == 1

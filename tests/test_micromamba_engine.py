@@ -100,7 +100,7 @@ def test_create_with_micromamba_engine_writes_only_root_and_cache(
     assert not (prefix / ".mambaboot" / "creating").exists()
     assert (prefix / "pkgs").resolve() == (sandbox.root / ".cache" / "pkgs").resolve()
     assert sorted(p.name for p in sandbox.root.iterdir()) == [
-        ".cache", ".mambaboot-locks", ENVDIR]  # no parked .mambaboot left beside it
+        ".cache", ENVDIR]  # no parked .mambaboot left beside it, no lock files
     sandbox.assert_user_dirs_untouched()
     verified = sandbox.run("verify", ENVDIR)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -134,7 +134,7 @@ def test_stand_in_gets_one_exact_create_call_and_a_scrubbed_environment(
     assert registered.read_text().splitlines() == [str(prefix)]
     log = (cache / "micromamba" / "logs" / f"create-{ENVDIR}.log").read_text()
     assert "Transaction finished" in log
-    assert sorted(p.name for p in sandbox.root.iterdir()) == [".mambaboot-locks", ENVDIR]
+    assert sorted(p.name for p in sandbox.root.iterdir()) == [ENVDIR]
     sandbox.assert_user_dirs_untouched()
 
 
@@ -149,7 +149,7 @@ def test_stand_in_failure_shows_the_log_tail_and_leaves_nothing(
     assert first.startswith("mambaboot: micromamba create failed (exit code 1)")
     assert "create-mm_" in first
     assert any("no-such-package" in line for line in details)
-    assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache", ".mambaboot-locks"]
+    assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache"]  # the log is in it
     sandbox.assert_user_dirs_untouched()
 
 
@@ -174,7 +174,7 @@ def test_offline_create_without_the_binary_names_the_fetch_command(
                        "--offline")
     assert proc.returncode == 1
     assert "mambaboot micromamba fetch" in proc.stderr
-    assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache", ".mambaboot-locks"]
+    assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache"]  # the log is in it
 
 
 def test_micromamba_options_are_refused_with_the_rattler_engine(

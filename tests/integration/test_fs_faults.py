@@ -280,3 +280,10 @@ def test_conda_pkgs_dirs_with_several_entries_uses_the_first(sandbox: Sandbox, d
     assert (sandbox.root / "env" / "pkgs").resolve() == first
     assert any(first.iterdir()) and not second.exists()
     assert not any(":" in p.name for p in tmp_path.iterdir())
+
+
+@needs_unshare
+def test_lock_on_a_read_only_root_is_one_sentence(sandbox: Sandbox, demo_channel: Path) -> None:
+    sandbox.run("create", "env", *NO_MANAGERS, "-c", str(demo_channel), check=True)
+    proc = run_read_only(sandbox, sandbox.root, "lock", "env")
+    refused(proc, 1, "Cannot refresh the lockfile", "Read-only file system")

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = prefix.read_manifest()
     channels = list(manifest.get("channels", []))
     records = lockops.prefix_records(prefix.path)
+    _require_writable(prefix.lockfile.parent)
     lockops.write_lock(records, channels, prefix.lockfile)
     text: str | None = None
     if args.format == "explicit":
@@ -79,3 +80,20 @@ def _write(path: Path, text: str) -> None:
     except OSError as exc:
         raise MambabootError(f"Cannot write {path} ({exc.strerror}); choose a writable path "
                              "with -o.") from None
+
+
+def _require_writable(folder: Path) -> None:
+    """The engine's own writer reports a read-only disk as a bare IoError: ask first."""
+    import os
+
+    from mambaboot.errors import MambabootError
+
+    probe = folder / f".lock-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise MambabootError(
+            f"Cannot refresh the lockfile in {folder} ({exc.strerror}); make the environment "
+            "writable, or export without refreshing by reading "
+            f"{folder / 'lock.yml'} as it is.") from None

@@ -76,6 +76,9 @@ def opened_bundle(path: Path, scratch: Path) -> Iterator[tuple[Path, Path]]:
                 shutil.rmtree(folder, ignore_errors=True)
     elif path.is_dir():
         yield _check(path, path)
+    elif not path.exists():
+        raise UsageError(f"The bundle {path} does not exist; check the path given to "
+                         "--from-bundle (write one with 'mambaboot bundle ENV OUT').")
     else:
         raise UsageError(f"The bundle {path} is neither a folder nor a .tar; "
                          "write one with 'mambaboot bundle ENV OUT'.")

@@ -161,3 +161,8 @@ def test_printed_commands_are_quoted_for_the_shell(sandbox: Sandbox, demo_channe
     assert again.returncode == 1
     quoted = shlex.quote(str(sandbox.root / "q"))
     assert f"mambaboot remove {quoted}" in again.stderr
+
+
+def test_a_missing_bundle_says_it_does_not_exist(sandbox: Sandbox, tmp_path: Path) -> None:
+    proc = sandbox.run("create", "b", "--from-bundle", str(tmp_path / "missing.tar"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr, proc.stderr

@@ -594,3 +594,51 @@ def test_prefix_scan_names_the_owner(tmp_path: Path) -> None:
     with pytest.raises(UnsafePackageError, match="The package owning lib/deep/out installed"):
         scan_prefix(prefix)
 
+
+
+def full(problem: str, label: str = "evil-1.0") -> str:
+    return f"Refused the package {label}: {problem}{SUFFIX}"
+
+
+def test_exact_refusal_messages(tmp_path: Path) -> None:
+    from mambaboot.pkgarchive import Limits
+    from mambaboot.pkgcheck import check_same_names
+
+    def message(call: object, *args: object) -> str:
+        with pytest.raises(UnsafePackageError) as info:
+            call(*args)  # type: ignore[operator]
+        return info.value.message
+
+    folder = extracted(tmp_path)
+    os.rename(folder / "info", folder / "real-info")
+    assert message(check_extracted, folder, "evil-1.0") == full(
+        "its info folder is missing or is a symlink")
+    os.rename(folder / "real-info", folder / "info")
+    os.chmod(folder / "lib" / "ok.txt", 0o666)  # noqa: S103 - the hostile mode under test
+    assert message(check_extracted, folder, "evil-1.0") == full(
+        "lib/ok.txt has mode -rw-rw-rw- (setuid, setgid, sticky or world-writable)")
+    os.chmod(folder / "lib" / "ok.txt", 0o644)
+    (folder / "lib" / "a\\b").write_text("x")
+    assert message(check_extracted, folder, "evil-1.0") == full(
+        "the name 'lib/a\\\\b' contains a control character or a backslash")
+    assert message(check_same_names, "evil-1.0", frozenset({"a/b/c/d"}),
+                   frozenset({"a", "a/b", "a/b/c", "a/b/c/d", "x"})) == full(
+        "tar readers disagree about its members (x was unpacked); the archive is ambiguous")
+    assert message(check_transaction, [Contents("evil-1.0", [".mambaboot/a/b"], {})]) == full(
+        "it ships .mambaboot/a/b, a path mambaboot keeps for itself in every environment")
+    bomb = write(tmp_path, spec(raw_members=[RawMember("share/zeros", size=3 << 20)]))
+    assert message(check_archive, bomb, "evil-1.0", Limits(max_unpacked=2 << 20,
+                                                           max_ratio=0)) == full(
+        "it unpacks to more than 2 MiB (a decompression bomb?); if the package is genuine, "
+        "raise the limit with --max-unpacked")
+    (tmp_path / "m").mkdir()
+    path = write(tmp_path / "m", spec(omit_info=("info/index.json",)))
+    assert message(check_archive, path, "evil-1.0") == full("it has no readable info/index.json")
+    (tmp_path / "n").mkdir()
+    path = write(tmp_path / "n", spec(omit_info=("info/paths.json", "info/files")))
+    assert message(check_archive, path, "evil-1.0") == full(
+        "it has neither info/paths.json nor info/files")
+    (tmp_path / "o").mkdir()
+    path = write(tmp_path / "o", spec(info_files={"paths.json": b"[]"}))
+    assert message(check_archive, path, "evil-1.0") == full(
+        "its info/paths.json has no list of paths")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from mambaboot.cleanenv import active_variables, require_clean_shell, scrubbed_environ
@@ -74,3 +76,76 @@ def test_the_real_environment_is_read_when_none_is_given(
                                  "Mamba_Root_Prefix"])
 def test_every_steering_variable_is_scrubbed(var: str) -> None:
     assert scrubbed_environ({var: "x", "PATH": "/bin"}) == {"PATH": "/bin"}
+
+
+# --- added for the mutation run (docs/security.md) ---
+
+@pytest.fixture
+def in_venv(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """mambaboot running from the venv ``tmp_path/venv`` (its bin on PATH)."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    monkeypatch.setattr("sys.prefix", str(venv))
+    monkeypatch.setattr("sys.base_prefix", str(tmp_path / "base"))
+    monkeypatch.setattr("sys.platform", "linux")
+    return venv
+
+
+def test_our_own_venv_is_not_an_active_environment(in_venv) -> None:
+    from mambaboot.cleanenv import own_venv
+
+    assert own_venv({"VIRTUAL_ENV": str(in_venv) + "/."}) == str(in_venv) + "/."
+    assert active_variables({"VIRTUAL_ENV": str(in_venv)}) == []
+    assert active_variables({"VIRTUAL_ENV": str(in_venv.parent)}) == ["VIRTUAL_ENV"]
+    assert own_venv({"VIRTUAL_ENV": str(in_venv.parent / "gone")}) is None
+    assert own_venv({}) is None
+
+
+def test_a_venv_is_never_ours_when_we_run_outside_one(in_venv, monkeypatch) -> None:
+    from mambaboot.cleanenv import own_venv
+
+    monkeypatch.setattr("sys.base_prefix", str(in_venv))
+    assert own_venv({"VIRTUAL_ENV": str(in_venv)}) is None
+    assert active_variables({"VIRTUAL_ENV": str(in_venv)}) == ["VIRTUAL_ENV"]
+
+
+def test_own_venv_reads_the_real_environment_by_default(in_venv, monkeypatch) -> None:
+    from mambaboot.cleanenv import own_venv
+
+    monkeypatch.setenv("VIRTUAL_ENV", str(in_venv))
+    assert own_venv() == str(in_venv)
+
+
+def test_children_get_no_trace_of_our_venv(in_venv, tmp_path) -> None:
+    from mambaboot.cleanenv import tool_free
+
+    other = tmp_path / "other"
+    other.mkdir()
+    env = tool_free({"VIRTUAL_ENV": str(in_venv), "VIRTUAL_ENV_PROMPT": "(venv)",
+                     "PYTHONPATH": "/p", "PYTHONHOME": "/h", "HOME": "/home/u",
+                     "PATH": os.pathsep.join([str(in_venv / "bin"), str(other), "", "/gone"])})
+    assert env == {"HOME": "/home/u", "PATH": os.pathsep.join([str(other), "/gone"])}
+
+
+def test_outside_a_venv_children_only_lose_python_variables(in_venv, monkeypatch) -> None:
+    from mambaboot.cleanenv import tool_free
+
+    monkeypatch.setattr("sys.base_prefix", str(in_venv))
+    assert tool_free({"PYTHONPATH": "/p", "PATH": str(in_venv / "bin"), "VIRTUAL_ENV": "/v"}) == {
+        "PATH": str(in_venv / "bin"), "VIRTUAL_ENV": "/v"}
+
+
+def test_the_refusal_is_one_exact_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.platform", "linux")
+    with pytest.raises(ActiveEnvironmentError) as info:
+        require_clean_shell({"MAMBABOOT_ENV": "/e"})
+    assert info.value.message == (
+        "An environment is already active in this shell (MAMBABOOT_ENV is set); one environment "
+        "per shell: run 'exit' (leaves 'mambaboot shell'; after sourcing activate.*, run "
+        "'deactivate'), then try again.")
+    with pytest.raises(ActiveEnvironmentError) as info:
+        require_clean_shell({"CONDA_PREFIX": "/c", "CONDA_SHLVL": "1", "PYTHONPATH": "/p"})
+    assert info.value.message == (
+        "An environment is already active in this shell (CONDA_PREFIX, CONDA_SHLVL, PYTHONPATH "
+        "are set); one environment per shell: run 'conda deactivate' then 'unset PYTHONPATH', "
+        "then try again.")

@@ -49,7 +49,11 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
     [entry] = listed["environments"]
     assert (entry["name"], entry["status"], entry["python_version"]) == (
         envdir(), "ok", PYTHON_VERSION)
-    assert entry["package_count"] == 7 and entry["size_bytes"] > 1_000_000
+    records = list((prefix / "conda-meta").glob("*.json"))
+    assert entry["package_count"] == len(records) == manifest["package_count"]
+    assert {"python", "conda", "mamba", "demo-prefix"} <= {
+        json.loads(r.read_text())["name"] for r in records}
+    assert entry["size_bytes"] > 1_000_000
 
     verified = sandbox.run("verify", envdir(), check=True)
     assert f"conda {CONDA_VERSION}" in verified.stdout and MAMBA_VERSION in verified.stdout

@@ -439,7 +439,7 @@ def test_declared_sizes_count_against_the_budget(tmp_path: Path) -> None:
     path = write(tmp_path, spec(files={"lib/a": b"a" * 3000, "lib/b": b"b" * 3000}))
     with tarfile.open(path, "r:bz2") as tar:
         total = sum(m.size for m in tar)
-    with pytest.raises(UnsafePackageError, match="unpacks to more than 0 MiB"):
+    with pytest.raises(UnsafePackageError, match=r"unpacks to more than [\d.]+ KiB"):
         check_archive(path, "evil-1.0", Limits(max_unpacked=total - 1, max_ratio=0))
 
 
@@ -642,3 +642,88 @@ def test_exact_refusal_messages(tmp_path: Path) -> None:
     path = write(tmp_path / "o", spec(info_files={"paths.json": b"[]"}))
     assert message(check_archive, path, "evil-1.0") == full(
         "its info/paths.json has no list of paths")
+
+
+def test_the_decompressed_stream_is_counted_not_just_declared_sizes(tmp_path: Path) -> None:
+    """Empty members declare 0 bytes, but each costs a 512-byte header to decompress."""
+    from mambaboot.pkgarchive import Limits
+
+    path = write(tmp_path, spec(files={f"share/e{i}": b"" for i in range(300)}))
+    with pytest.raises(UnsafePackageError, match="unpacks to more than 64 KiB"):
+        check_archive(path, "evil-1.0", Limits(max_unpacked=64 << 10, max_ratio=0))
+    check_archive(path, "ok", Limits(max_unpacked=4 << 20, max_ratio=0))
+
+
+def test_limits_are_inclusive_at_the_boundary(tmp_path: Path) -> None:
+    import bz2
+
+    from mambaboot.pkgarchive import Limits, _Members
+
+    path = write(tmp_path, spec(files={"lib/a": b"a" * 5000}))
+    seen = _Members("probe", Limits(), path.stat().st_size)
+    with bz2.open(path, "rb") as stream:
+        seen.read(stream)
+    read = seen.unpacked  # the bytes the check decompresses (headers included)
+    assert seen.declared < read
+    check_archive(path, "ok", Limits(max_unpacked=read, max_ratio=0))
+    with pytest.raises(UnsafePackageError):
+        check_archive(path, "evil-1.0", Limits(max_unpacked=read - 1, max_ratio=0))
+    members = len(check_archive(path, "ok").names)
+    check_archive(path, "ok", Limits(max_members=members))
+    with pytest.raises(UnsafePackageError, match="more than"):
+        check_archive(path, "evil-1.0", Limits(max_members=members - 1))
+
+
+def test_a_leading_dot_slash_in_member_names_is_the_same_member(tmp_path: Path) -> None:
+    good = write(tmp_path, spec())
+    buf = io.BytesIO()
+    with tarfile.open(good, "r:bz2") as src, tarfile.open(fileobj=buf, mode="w:bz2") as out:
+        for member in src:
+            data = src.extractfile(member) if member.isreg() else None
+            member.name = "./" + member.name
+            out.addfile(member, data)
+    dotted = tmp_path / "dotted" / good.name
+    dotted.parent.mkdir()
+    dotted.write_bytes(buf.getvalue())
+    contents = check_archive(dotted, "ok")
+    assert "lib/ok.txt" in contents.names and "./lib/ok.txt" not in contents.names
+
+
+def test_info_files_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    folder = extracted(tmp_path)
+    (folder / "info" / "paths.json").unlink()
+    (folder / "info" / "files").write_bytes(b"lib/ok.txt\nlib/\xff\xfe\n")
+    tree_refused(folder, "info/files is not UTF-8")
+
+
+def test_conda_zips_with_data_descriptors_and_utf8_names_are_read(tmp_path: Path) -> None:
+    """Written to a pipe, zipfile adds data descriptors (flag 0x08); names may be UTF-8."""
+    conda = as_conda(write(tmp_path, spec()))
+    with zipfile.ZipFile(conda) as src:
+        members = [(i.filename, src.read(i)) for i in src.infolist()]
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: bytes) -> int:  # type: ignore[override]
+            self.data += b
+            return len(b)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as out:  # type: ignore[arg-type]
+        for name, data in members:
+            with out.open(name, "w") as fh:
+                fh.write(data)
+        with out.open("notes-é.json", "w") as fh:
+            fh.write(b"{}")
+    streamed = tmp_path / "s" / conda.name
+    streamed.parent.mkdir()
+    streamed.write_bytes(bytes(sink.data))
+    with zipfile.ZipFile(streamed) as check:
+        assert all(i.flag_bits & 0x08 for i in check.infolist())
+    contents = check_archive(streamed, "ok")
+    assert "lib/ok.txt" in contents.names

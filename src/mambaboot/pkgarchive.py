@@ -64,6 +64,14 @@ class Limits:
         return min(self.max_unpacked, max(self.ratio_floor, self.max_ratio * archive_size))
 
 
+def _size(n: int) -> str:
+    """``16 MiB``, ``64 KiB``, ``2 GiB``: whole units, as the limits are usually given."""
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} bytes"
+
+
 class _Counted:
     """A read-only stream that refuses to yield more than ``budget`` bytes in total."""
 
@@ -93,7 +101,7 @@ class _Members:
         self.meta: dict[str, bytes] = {}
 
     def too_big(self) -> UnsafePackageError:
-        return refuse(self.label, f"it unpacks to more than {self.budget // MIB} MiB (a "
+        return refuse(self.label, f"it unpacks to more than {_size(self.budget)} (a "
                                   "decompression bomb?); if the package is genuine, raise the "
                                   "limit with --max-unpacked")
 

@@ -180,7 +180,11 @@ def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bo
             raise refuse(label, "its info/paths.json has no list of paths")
         raw = [e.get("_path") if isinstance(e, dict) else None for e in paths["paths"]]
     elif "info/files" in meta:  # what the engine falls back to when paths.json is absent
-        raw = [line for line in meta["info/files"].decode("utf-8", "replace").split("\n")
+        try:
+            listing = meta["info/files"].decode("utf-8")
+        except UnicodeDecodeError:
+            raise refuse(label, "its info/files is not UTF-8 text") from None
+        raw = [line for line in listing.split("\n")
                if line.strip()]
     else:
         raise refuse(label, "it has neither info/paths.json nor info/files")

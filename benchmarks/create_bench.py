@@ -30,7 +30,7 @@ from workspace import HERE, Workspace, remove
 
 def _create_args(name: str, channels: list[str], cache: Path) -> list[str]:
     """``mambaboot create`` for the synthetic env: python + synthetic-all, no managers."""
-    args = ["create", name, "--no-managers", "-q", "--cache", str(cache)]
+    args = ["create", name, "--no-managers", "--no-pip", "-q", "--cache", str(cache)]
     for spec in SPECS[1:]:
         args += ["--with", spec]
     for channel in channels:

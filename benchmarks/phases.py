@@ -49,7 +49,7 @@ def main() -> None:
     request = CreateRequest(
         name=Path(req["prefix"]).name, python=None,
         channels=tuple(normalize_channel(c) for c in req["channels"]),
-        extra=tuple(s for s in req["specs"] if s != "python"), managers=False)
+        extra=tuple(s for s in req["specs"] if s != "python"), managers=False, pip=False)
     cache_root = Path(req["cache"])
     start = time.perf_counter()
     session.create(request, Path(req["prefix"]), Cache(cache_root, cache_root / "pkgs"),

@@ -72,7 +72,7 @@ def test_a_new_env_has_what_the_inner_conda_needs(sandbox: Sandbox, demo_channel
     history = (prefix / "conda-meta" / "history").read_text()
     assert history.startswith("==> ") and "# cmd: mambaboot create c" in history
     assert "::demo-tool-1.0-h0_0" in history
-    assert "# update specs: ['python', 'demo-tool']" in history  # --with is requested too
+    assert "# update specs: ['python', 'pip', 'demo-tool']" in history  # --with too
     for record in (prefix / "conda-meta").glob("*.json"):
         assert stat.S_IMODE(record.stat().st_mode) & 0o044 == 0o044, record  # others can read
     condarc = (prefix / ".condarc").read_text()

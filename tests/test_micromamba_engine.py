@@ -62,13 +62,24 @@ class MicromambaUnderTest:
         return cache_root / "micromamba" / self.version / subdir / exe_name(subdir)
 
 
+def shared_micromamba() -> str | None:
+    """The real micromamba built for these machines, in ../shared next to the checkout."""
+    from mambaboot.devchannel.realpkgs import candidates
+
+    for root in candidates():
+        found = sorted((root / "micromamba").glob(f"*/{current_subdir()}/micromamba"))
+        if found:
+            return str(found[-1])
+    return None
+
+
 @pytest.fixture(params=["stand-in", "real"])
 def micromamba_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                       channel_server: Callable[[Path], ChannelServer]) -> MicromambaUnderTest:
     """The micromamba to test with; the "real" case needs MAMBABOOT_TEST_MICROMAMBA."""
     mirror = tmp_path_factory.mktemp("micromamba-mirror")
     if request.param == "real":
-        real = os.environ.get(REAL_VAR)
+        real = os.environ.get(REAL_VAR) or shared_micromamba()
         if not real:
             pytest.skip(f"{REAL_VAR} is not set (a real micromamba cannot be downloaded on "
                         "these machines); set it to a micromamba binary to run these cases")
@@ -120,10 +131,12 @@ def test_stand_in_gets_one_exact_create_call_and_a_scrubbed_environment(
     assert call["argv"] == [
         str(binary), "create", "--yes", "--prefix", str(prefix), "--override-channels",
         "-c", demo_channel.absolute().as_uri(), "--no-rc", "--root-prefix", str(root_prefix),
-        f"python={PYVER}", "conda", "mamba", "demo-tool"]
+        f"python={PYVER}", "pip", "conda", "mamba", "demo-tool"]
     env = call["env"]
     steering = sorted(k for k in env if k.upper().startswith(("CONDA", "MAMBA", "PYTHON")))
-    assert steering == ["CONDA_PKGS_DIRS", "MAMBA_ROOT_PREFIX"]
+    assert steering == ["CONDA_PKGS_DIRS", "MAMBA_ADD_PIP_AS_PYTHON_DEPENDENCY",
+                        "MAMBA_ROOT_PREFIX"]
+    assert env["MAMBA_ADD_PIP_AS_PYTHON_DEPENDENCY"] == "false"  # pip only as requested
     assert env["CONDA_PKGS_DIRS"] == str(cache / "pkgs")
     assert env["MAMBA_ROOT_PREFIX"] == str(root_prefix)
     assert {env[v] for v in HOME_VARS} == {str(cache / "micromamba" / "home")}
@@ -165,7 +178,7 @@ def test_stand_in_offline_create_passes_offline_and_makes_no_request(
     assert mm.server.count("*") == requests
     calls = read_calls(mm.cached(sandbox.root / ".cache"))
     assert ["--offline" in c["argv"] for c in calls] == [False, True]
-    assert calls[1]["argv"][-4:] == ["--offline", f"python={PYVER}", "conda", "mamba"]
+    assert calls[1]["argv"][-5:] == ["--offline", f"python={PYVER}", "pip", "conda", "mamba"]
 
 
 def test_offline_create_without_the_binary_names_the_fetch_command(
@@ -205,3 +218,30 @@ def _standin(channel_server: Callable[[Path], ChannelServer],
              tmp_path: Path) -> MicromambaUnderTest:
     release_tree(tmp_path / "mirror", STANDIN_VERSION, current_subdir(), standin_bytes())
     return MicromambaUnderTest("stand-in", STANDIN_VERSION, channel_server(tmp_path / "mirror"))
+
+
+def test_both_engines_give_the_same_package_set(
+        sandbox: Sandbox, demo_channel: Path, micromamba_engine: MicromambaUnderTest) -> None:
+    """Engine parity: one request, one package set (pip included, as in conda)."""
+    if micromamba_engine.kind != "real":
+        pytest.skip("only a real micromamba solves")
+
+    def package_set(prefix: Path) -> set[tuple[str, str, str]]:
+        records = (json.loads(p.read_text()) for p in (prefix / "conda-meta").glob("*.json"))
+        return {(r["name"], r["version"], r["build"]) for r in records}
+
+    for args in ((), ("--no-pip",)):
+        sandbox.run("create", "emb", PYVER, "-c", str(demo_channel), "--with", "demo-tool",
+                    *args, check=True)
+        proc = create(sandbox, micromamba_engine, demo_channel, "--with", "demo-tool", *args)
+        assert proc.returncode == 0, proc.stderr
+        embedded = package_set(sandbox.root / f"emb_{ENVDIR.split('_', 1)[1]}")
+        made = package_set(sandbox.root / ENVDIR)
+        assert embedded == made
+        assert any(name == "pip" for name, *_ in made) == (not args)
+        # scripts work although the root has spaces and non-ASCII characters
+        ran = sandbox.run("run", ENVDIR, "--", "conda", "--version", check=True)
+        assert "conda" in ran.stdout
+        assert sandbox.run("verify", ENVDIR).returncode == 0
+        for name in ("emb_" + ENVDIR.split("_", 1)[1], ENVDIR):
+            sandbox.run("remove", name, "--yes", check=True)

@@ -31,8 +31,9 @@ def test_bad_channel_strings(bad: str) -> None:
 
 
 def test_default_specs_and_managers() -> None:
-    assert CreateRequest("e", "3.12").specs == ["python=3.12", "conda", "mamba"]
-    assert CreateRequest("e", None, managers=False, extra=("numpy>=1",)).specs == ["python",
-                                                                                  "numpy>=1"]
+    assert CreateRequest("e", "3.12").specs == ["python=3.12", "pip", "conda", "mamba"]
+    assert CreateRequest("e", None, managers=False, extra=("numpy>=1",)).specs == [
+        "python", "pip", "numpy>=1"]
+    assert CreateRequest("e", None, managers=False, pip=False).specs == ["python"]
     with pytest.raises(UsageError):
         validate_spec("numpy; rm -rf /")

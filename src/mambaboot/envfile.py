@@ -75,8 +75,9 @@ def _relative_to(folder: Path, channel: str) -> str:
     return channel
 
 
-def with_defaults(deps: tuple[str, ...], managers: bool) -> tuple[str, ...]:
-    """Ensure python (and conda/mamba unless --no-managers) are in the spec list."""
+def with_defaults(deps: tuple[str, ...], managers: bool, pip: bool = True) -> tuple[str, ...]:
+    """Ensure python, pip (unless --no-pip) and conda/mamba (unless --no-managers) are in."""
     names = {d.split()[0].split("=")[0].split("<")[0].split(">")[0].split("!")[0] for d in deps}
-    extra = [n for n in ("python", *(("conda", "mamba") if managers else ())) if n not in names]
+    wanted = ("python", *(("pip",) if pip else ()), *(("conda", "mamba") if managers else ()))
+    extra = [n for n in wanted if n not in names]
     return (*deps, *extra)

@@ -92,6 +92,9 @@ class CreateRequest:
     channels: tuple[str, ...] = (CHANNEL_ALIAS + "/" + DEFAULT_CHANNEL,)
     extra: tuple[str, ...] = ()             # --with
     managers: bool = True
+    #: pip with python, the conda ecosystem's convention (micromamba/mamba/conda add it
+    #: on their own): both engines give the same package set; --no-pip leaves it out
+    pip: bool = True
     offline: bool = False
     allow_link_scripts: bool = False
     specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
@@ -110,6 +113,8 @@ class CreateRequest:
         if self.specs_override is not None:
             return list(self.specs_override)
         specs = [f"python={self.python}" if self.python else "python"]
+        if self.pip:
+            specs.append("pip")
         if self.managers:
             specs += list(MANAGERS)
         specs += [s.strip() for s in self.extra]

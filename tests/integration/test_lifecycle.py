@@ -31,7 +31,7 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
 
     manifest = json.loads((prefix / ".mambaboot" / "env.json").read_text())
     assert manifest["name"] == envdir()
-    assert manifest["specs"][:3] == [f"python={PYVER}", "conda", "mamba"]
+    assert manifest["specs"][:4] == [f"python={PYVER}", "pip", "conda", "mamba"]
     assert manifest["engine"] == "rattler" and manifest["engine_version"]
     assert manifest["python_version"] == PYTHON_VERSION
     assert manifest["platform"] and manifest["created"] and manifest["mambaboot_version"]
@@ -73,8 +73,8 @@ def test_defaults_latest_python_without_managers(sandbox: Sandbox, demo_channel:
     proc = sandbox.run("create", "--no-managers", "-c", str(demo_channel), "--json", check=True)
     result = json.loads(proc.stdout)
     assert result["ok"] and result["name"] == "py"  # NAME defaults to "py", no PYVER suffix
-    assert result["specs"] == ["python"]
-    assert result["package_count"] == 1
+    assert result["specs"] == ["python", "pip"]  # pip with python, as in conda
+    assert result["package_count"] == 2
     prefix = sandbox.root / "py"
     assert [p.name for p in (prefix / "conda-meta").glob("conda-*.json")] == []
     assert result["written"][0] == str(prefix)
@@ -137,7 +137,7 @@ def test_broken_python_fails_verification_and_is_removed(
     write_package(PackageSpec(name="placeholder", version="1", subdir="noarch",
                               noarch="generic"), channel)
     index_channel(channel)
-    proc = sandbox.run("create", "bad", "--no-managers", "-c", str(channel))
+    proc = sandbox.run("create", "bad", "--no-managers", "--no-pip", "-c", str(channel))
     assert proc.returncode == 1
     assert "does not work" in proc.stderr and "exit code 3" in proc.stderr
     assert not (sandbox.root / "bad").exists()
@@ -180,3 +180,22 @@ def test_progress_on_a_terminal_and_quiet_when_piped(sandbox: Sandbox, demo_chan
     assert "Solving" in child.before or "Installing" in child.before
     piped = sandbox.run("create", "piped", "--no-managers", "-c", str(demo_channel), check=True)
     assert piped.stderr == ""  # no progress noise in logs
+
+
+def test_a_channel_without_pip_says_no_pip_is_the_way(sandbox: Sandbox, tmp_path: Path,
+                                                       demo_channel: Path) -> None:
+    """python comes with pip by default (as in conda); a channel lacking it says what to do."""
+    import shutil
+
+    channel = tmp_path / "nopip"
+    shutil.copytree(demo_channel, channel)
+    for archive in channel.glob("*/pip-*"):
+        archive.unlink()
+    from mambaboot.devchannel import index_channel
+
+    index_channel(channel)
+    proc = sandbox.run("create", "np", "--no-managers", "-c", str(channel))
+    assert proc.returncode == 1 and "--no-pip" in proc.stderr
+    sandbox.run("create", "np", "--no-managers", "--no-pip", "-c", str(channel), check=True)
+    names = {p.name.rsplit("-", 2)[0] for p in (sandbox.root / "np" / "conda-meta").glob("*.json")}
+    assert "pip" not in names and "python" in names

@@ -25,6 +25,8 @@ def register(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--with", dest="with_pkgs", action="append", default=[], metavar="PKG",
                    help="extra package spec (repeatable)")
     p.add_argument("--no-managers", action="store_true", help="do not install conda and mamba")
+    p.add_argument("--no-pip", action="store_true",
+                   help="do not add pip (by default python comes with pip, as in conda)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--file", metavar="YML", help="environment.yml: name, channels, deps")
     source.add_argument("--from-lock", metavar="FILE",
@@ -62,7 +64,8 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
             print(f"mambaboot: channels: {', '.join(channels)} (from -c), then "
                   f"{', '.join(envfile.channels)} (from {args.file}).", file=sys.stderr)
         channels = [*(channels or []), *envfile.channels] or None
-        specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers)
+        specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers,
+                              not args.no_pip)
     elif args.from_lock:
         lock = str(Path(args.from_lock).absolute())
         if not Path(lock).is_file():
@@ -79,7 +82,7 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
             print(f"mambaboot: {warning}", file=sys.stderr)
     return dirname, CreateRequest(
         name=dirname, python=args.pyver, channels=normalized, extra=tuple(args.with_pkgs),
-        managers=not args.no_managers, offline=args.offline,
+        managers=not args.no_managers, pip=not args.no_pip, offline=args.offline,
         allow_link_scripts=args.allow_link_scripts, specs_override=specs, lock=lock,
         limits=_limits(args))
 

@@ -69,6 +69,8 @@ def child_environ(cache: Cache) -> dict[str, str]:
     env.update({var: str(home) for var in HOME_VARS})
     env["CONDA_PKGS_DIRS"] = str(cache.pkgs)
     env["MAMBA_ROOT_PREFIX"] = str(cache.micromamba / "root")
+    # pip is in the specs already unless --no-pip: micromamba must not add it on its own
+    env["MAMBA_ADD_PIP_AS_PYTHON_DEPENDENCY"] = "false"
     return env
 
 
@@ -110,6 +112,11 @@ class MicromambaEngine(Engine):
         if not any((prefix / "conda-meta").glob("*.json")):
             raise EngineError(f"micromamba create reported success but installed nothing into "
                               f"{prefix}; see {log}.", details="\n".join(tail))
+        # micromamba leaves #! lines with spaces (or too long) as they are: the
+        # kernel cannot run them. Rewrite them as the embedded engine writes them.
+        from mambaboot.shebangs import fix_prefix
+
+        fix_prefix(prefix)
         # The lockfile and the records come from conda-meta through the same worker
         # operation that 'mambaboot lock' uses, so both engines write identical locks.
         from mambaboot.engines.rattler import run_worker

@@ -118,9 +118,11 @@ def _outcome(result: dict[str, Any] | None, code: int, stderr: str) -> InstallOu
             error = UsageError(message) if result.get("exit_code") == 2 else MambabootError(message)
             raise error
         if kind == "solve":
+            hint = (" (python comes with pip: add --no-pip if the channels have no pip)"
+                    if "pip" in message else "")
             raise SolveError(
                 "The requested packages cannot be installed together; relax the versions "
-                "or add a channel that has them.", details=condense(message))
+                f"or add a channel that has them{hint}.", details=condense(message))
         if kind == "spec":
             raise UsageError(f"A package spec is malformed ({condense(message, 1)}); "
                              "write it like 'numpy' or 'numpy>=1.26'.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +29,41 @@ def pytest_configure(config: pytest.Config) -> None:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     """Empty HOME/XDG/APPDATA dirs and a root with spaces and non-ASCII characters."""
     return Sandbox.make(tmp_path_factory.mktemp("sandbox"))
+
+
+class EngineUnderTest:
+    """Command-line arguments and environment that select one engine for a create."""
+
+    def __init__(self, name: str, args: list[str], extra_env: dict[str, str]) -> None:
+        self.name, self.args, self.extra_env = name, args, extra_env
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        return {**base, **self.extra_env}
+
+
+@pytest.fixture(params=["rattler", "micromamba"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           channel_server) -> EngineUnderTest:
+    """Each engine in turn: the embedded one, and the REAL micromamba from ../shared.
+
+    The micromamba binary is served from a 127.0.0.1 mirror through the normal,
+    sha256-checked download path; without the real binary the case is skipped.
+    """
+    if request.param == "rattler":
+        return EngineUnderTest("rattler", [], {})
+    import subprocess
+
+    from mambaboot.micromamba_binary import current_subdir
+    from micromamba_standin import release_tree
+    from test_micromamba_engine import shared_micromamba
+
+    real = shared_micromamba()
+    if real is None:
+        pytest.skip("no real micromamba in ../shared (or MAMBABOOT_TEST_MICROMAMBA)")
+    out = subprocess.run([real, "--version"], capture_output=True, text=True, check=True)
+    version = f"{out.stdout.strip().split()[0]}-0"
+    mirror = tmp_path_factory.mktemp("micromamba-mirror")
+    release_tree(mirror, version, current_subdir(), Path(real).read_bytes())
+    server = channel_server(mirror)
+    return EngineUnderTest("micromamba", ["--engine", "micromamba", "--micromamba-version",
+                                          version], {"MAMBABOOT_MICROMAMBA_URL": server.url})

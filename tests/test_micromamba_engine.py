@@ -63,7 +63,10 @@ class MicromambaUnderTest:
 
 
 def shared_micromamba() -> str | None:
-    """The real micromamba built for these machines, in ../shared next to the checkout."""
+    """The real micromamba: $MAMBABOOT_TEST_MICROMAMBA, or the one built for these
+    machines in ../shared next to the checkout."""
+    if os.environ.get(REAL_VAR):
+        return os.environ[REAL_VAR]
     from mambaboot.devchannel.realpkgs import candidates
 
     for root in candidates():
@@ -125,13 +128,18 @@ def test_stand_in_gets_one_exact_create_call_and_a_scrubbed_environment(
     proc = create(sandbox, mm, demo_channel, "--with", "demo-tool", "--cache", str(cache),
                   env={**sandbox.env, **POLLUTION})
     assert proc.returncode == 0, proc.stderr
-    [call] = read_calls(mm.cached(cache))
+    # two calls: micromamba solves (--dry-run --json), mambaboot vets every planned
+    # package into the cache, then micromamba links offline from those checked trees
+    plan, call = read_calls(mm.cached(cache))
     binary, prefix = mm.cached(cache), sandbox.root / ENVDIR
     root_prefix = cache / "micromamba" / "root"
-    assert call["argv"] == [
-        str(binary), "create", "--yes", "--prefix", str(prefix), "--override-channels",
-        "-c", demo_channel.absolute().as_uri(), "--no-rc", "--root-prefix", str(root_prefix),
-        f"python={PYVER}", "pip", "conda", "mamba", "demo-tool"]
+    common = [str(binary), "create", "--yes", "--prefix", str(prefix), "--override-channels",
+              "-c", demo_channel.absolute().as_uri(), "--no-rc", "--root-prefix",
+              str(root_prefix)]
+    specs = [f"python={PYVER}", "pip", "conda", "mamba", "demo-tool"]
+    assert plan["argv"] == [*common, "--dry-run", "--json", *specs]
+    assert call["argv"] == [*common, "--offline", *specs]
+    assert plan["env"] == call["env"]
     env = call["env"]
     steering = sorted(k for k in env if k.upper().startswith(("CONDA", "MAMBA", "PYTHON")))
     assert steering == ["CONDA_PKGS_DIRS", "MAMBA_ADD_PIP_AS_PYTHON_DEPENDENCY",
@@ -159,9 +167,13 @@ def test_stand_in_failure_shows_the_log_tail_and_leaves_nothing(
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     first, *details = proc.stderr.strip().splitlines()
-    assert first.startswith("mambaboot: micromamba create failed (exit code 1)")
+    assert first.startswith("mambaboot: micromamba could not solve the request (exit code 1)")
     assert "create-mm_" in first
     assert any("no-such-package" in line for line in details)
+    # with --json, micromamba's own problem report is the error's details
+    as_json = create(sandbox, mm, demo_channel, "--with", "no-such-package", "--json")
+    doc = json.loads(as_json.stdout)
+    assert doc["ok"] is False and "solver_problems" in doc["details"]
     assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache"]  # the log is in it
     sandbox.assert_user_dirs_untouched()
 
@@ -177,8 +189,10 @@ def test_stand_in_offline_create_passes_offline_and_makes_no_request(
     assert proc.returncode == 0, proc.stderr
     assert mm.server.count("*") == requests
     calls = read_calls(mm.cached(sandbox.root / ".cache"))
-    assert ["--offline" in c["argv"] for c in calls] == [False, True]
-    assert calls[1]["argv"][-5:] == ["--offline", f"python={PYVER}", "pip", "conda", "mamba"]
+    # first create: a plan made online, then an offline link; then both offline
+    assert ["--offline" in c["argv"] for c in calls] == [False, True, True, True]
+    assert calls[2]["argv"][-7:] == ["--offline", "--dry-run", "--json", f"python={PYVER}",
+                                     "pip", "conda", "mamba"]
 
 
 def test_offline_create_without_the_binary_names_the_fetch_command(

@@ -11,6 +11,7 @@ a ``conda clean`` in one environment removes what the others were built from.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -18,18 +19,34 @@ URLS_TXT = "urls.txt"
 
 
 def record_for_conda(pkgs: Path, dist: str, url: str, record_json: str) -> None:
-    """Write ``dist``'s repodata_record.json (if missing) and list ``url`` in urls.txt."""
+    """Write ``dist``'s repodata_record.json (if missing) and list ``url`` in urls.txt.
+
+    The record is the package's own ``info/index.json`` overlaid with what the
+    channel says (url, fn, channel, hashes, size), as conda writes it: a planned
+    record from ``micromamba --dry-run --json`` has ``depends: null``, which
+    conda and micromamba would read as "no dependencies".
+    """
     info = pkgs / dist / "info"
     target = info / "repodata_record.json"
     if info.is_dir() and not target.is_symlink() and not target.exists():
+        merged = _merged(info, record_json)
         tmp = info / f".repodata_record.json.{os.getpid()}"
         with contextlib.suppress(OSError):
-            tmp.write_text(record_json if record_json.endswith("\n") else record_json + "\n",
-                           encoding="utf-8")
+            tmp.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
             os.replace(tmp, target)
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     add_url(pkgs, url)
+
+
+def _merged(info: Path, record_json: str) -> dict[str, object]:
+    try:
+        index = json.loads((info / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    record = json.loads(record_json)
+    base = index if isinstance(index, dict) else {}
+    return {**base, **{k: v for k, v in record.items() if v is not None}}
 
 
 def add_url(pkgs: Path, url: str) -> None:

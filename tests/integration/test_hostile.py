@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EngineUnderTest
 from mambaboot.devchannel import PackageSpec, RawMember, index_channel, write_package
 from sandbox import Sandbox
 
@@ -147,7 +148,8 @@ def swap_in(folder: Path, spec: PackageSpec) -> None:
 @pytest.mark.parametrize("fmt", ["tar.bz2", "conda"])
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_package_is_refused_and_nothing_escapes(
-        sandbox: Sandbox, demo_channel: Path, case: str, fmt: str) -> None:
+        sandbox: Sandbox, demo_channel: Path, case: str, fmt: str,
+        engine: EngineUnderTest) -> None:
     base = sandbox.base
     (base / "target").mkdir()
     (base / "target" / "file").write_text("sentinel")
@@ -162,7 +164,8 @@ def test_hostile_package_is_refused_and_nothing_escapes(
         swap_in(channel, evil)
     before = tree_state(base, skip=sandbox.root / "env")
     proc = sandbox.run("create", "env", "--no-managers", "-c", str(demo_channel),
-                       "-c", str(channel), "--with", PKG)
+                       "-c", str(channel), "--with", PKG, *engine.args,
+                       env=engine.env(sandbox.env))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert PKG in proc.stderr and "Refused the package" in proc.stderr, proc.stderr

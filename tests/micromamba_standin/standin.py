@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FLAGS = {"--yes", "-y", "--override-channels", "--no-rc", "--offline"}
+FLAGS = {"--yes", "-y", "--override-channels", "--no-rc", "--offline", "--dry-run", "--json"}
 VALUED = {"--prefix": "prefix", "-p": "prefix", "--root-prefix": "root_prefix",
           "-r": "root_prefix", "-c": "channels", "--channel": "channels"}
 
@@ -59,10 +59,17 @@ async def create(opts: dict) -> None:
     action = "force-cache-only" if "--offline" in opts["flags"] else "cache-or-fetch"
     gateway = rattler.Gateway(cache_dir=os.path.join(pkgs, "cache"),
                               default_config=rattler.SourceConfig(cache_action=action))
-    print("Solving environment", flush=True)
+    if "--json" not in opts["flags"]:
+        print("Solving environment", flush=True)
     records = await rattler.solve(sources=opts["channels"], specs=opts["specs"], gateway=gateway,
                                   virtual_packages=rattler.VirtualPackage.detect(),
                                   channel_relations="disabled")
+    if "--dry-run" in opts["flags"]:  # micromamba's plan: the LINK records, nothing written
+        links = [json.loads(r.to_json()) for r in records]
+        print(json.dumps({"actions": {"LINK": links, "PREFIX": opts["prefix"]},
+                          "dry_run": True, "prefix": opts["prefix"], "success": True}),
+              flush=True)
+        return
     print("\nTransaction\n\n  Prefix: " + opts["prefix"] + "\n", flush=True)
     for r in records:
         print(f"Linking {r.name.normalized}-{r.version}-{r.build}", flush=True)
@@ -71,7 +78,7 @@ async def create(opts: dict) -> None:
     print("\nTransaction finished", flush=True)
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0911 - one exit per refusal, like the real tool
     record()
     args = sys.argv[1:]
     if args[:1] in (["--version"], ["-V"]):
@@ -84,14 +91,21 @@ def main() -> int:
             {"--yes", "-y"} & opts["flags"]):
         return fail("stand-in needs --yes, --prefix, -c and specs (it cannot prompt).", 2)
     prefix = Path(opts["prefix"])
-    if prefix.exists() and not (prefix / "conda-meta").is_dir():  # micromamba 2.0: any folder
-        return fail("Non-conda folder exists at prefix - aborting.")
-    shutil.rmtree(prefix, ignore_errors=True)  # "Found conda-prefix. Overwrite?" + --yes
+    dry = "--dry-run" in opts["flags"]
+    if not dry and prefix.exists() and not (prefix / "conda-meta").is_dir():
+        return fail("Non-conda folder exists at prefix - aborting.")  # micromamba 2.0
+    if not dry:
+        shutil.rmtree(prefix, ignore_errors=True)  # "Found conda-prefix. Overwrite?" + --yes
     try:
         asyncio.run(create(opts))
     except Exception as exc:
-        shutil.rmtree(prefix, ignore_errors=True)
+        if not dry:
+            shutil.rmtree(prefix, ignore_errors=True)
+        if "--json" in opts["flags"]:
+            print(json.dumps({"success": False, "solver_problems": [str(exc)]}), flush=True)
         return fail(f"Could not solve for environment specs\n{exc}")
+    if dry:
+        return 0
     home = Path(os.environ.get("USERPROFILE" if os.name == "nt" else "HOME", "~")).expanduser()
     envs_txt = home / ".conda" / "environments.txt"  # what conda-family tools really do
     envs_txt.parent.mkdir(parents=True, exist_ok=True)

@@ -23,11 +23,13 @@ code in ``mambaboot.session``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from mambaboot.cleanenv import scrubbed_environ
 from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
@@ -44,8 +46,14 @@ HOME_VARS = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME"
 
 
 def create_argv(exe: Path, prefix: Path, channels: tuple[str, ...] | list[str],
-                specs: list[str], root_prefix: Path, *, offline: bool = False) -> list[str]:
-    """The one command line; specs last, and none may look like an option."""
+                specs: list[str], root_prefix: Path, *, offline: bool = False,
+                plan: bool = False) -> list[str]:
+    """The create command line; specs last, and none may look like an option.
+
+    ``plan=True`` is the same command with ``--dry-run --json``: micromamba
+    solves and prints the packages it would link, which are vetted before the
+    real create links them (offline, from the vetted cache).
+    """
     for spec in specs:
         if spec.startswith("-"):
             raise UsageError(f"The package spec {spec!r} starts with '-'; write it like 'numpy'.")
@@ -55,6 +63,8 @@ def create_argv(exe: Path, prefix: Path, channels: tuple[str, ...] | list[str],
     argv += ["--no-rc", "--root-prefix", str(root_prefix)]
     if offline:
         argv.append("--offline")
+    if plan:
+        argv += ["--dry-run", "--json"]
     return argv + list(specs)
 
 
@@ -97,14 +107,25 @@ class MicromambaEngine(Engine):
                 progress: ProgressCallback = no_progress) -> InstallOutcome:
         info = self.binary(request, cache, progress)
         root_prefix = cache.micromamba / "root"
-        argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
-                           offline=request.offline)
         env = child_environ(cache)
         Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
         log = cache.micromamba / "logs" / f"create-{prefix.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        # 1. solve only; 2. vet every planned package into the shared cache (the same
+        #    checks as the embedded engine: micromamba links what we unpacked and
+        #    checked, never an archive read by a second reader); 3. link offline.
+        progress("solve-start", {"engine": "micromamba"})
+        planned = _plan(create_argv(info.path, prefix, request.channels, request.specs,
+                                    root_prefix, offline=request.offline, plan=True), env, log)
+        from mambaboot.engines.rattler import run_worker
+
+        vetted = run_worker({"op": "vet", "records": planned, "pkgs_dir": str(cache.pkgs),
+                             "offline": request.offline, "limits": dict(request.limits)},
+                            progress)
+        argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
+                           offline=True)
         with _vacated(prefix):
-            code, tail = _run_logged(argv, env, log, progress)
+            code, tail = _run_logged(argv, env, log, progress, append=True)
         if code != 0:
             raise EngineError(
                 f"micromamba create failed (exit code {code}); the end of its log is below, "
@@ -117,21 +138,76 @@ class MicromambaEngine(Engine):
         from mambaboot.shebangs import fix_prefix
 
         fix_prefix(prefix)
+        _require_planned(prefix, planned, log)
         # The lockfile and the records come from conda-meta through the same worker
         # operation that 'mambaboot lock' uses, so both engines write identical locks.
-        from mambaboot.engines.rattler import run_worker
-
         locked = run_worker({"op": "refresh-lock", "prefix": str(prefix),
                              "channels": list(request.channels)}, progress)
         return InstallOutcome(self.name, info.version, locked.records,
-                              channels=tuple(request.channels))
+                              channels=tuple(request.channels),
+                              clobbers=_winners(prefix, vetted.clobbers))
+
+
+def _plan(argv: list[str], env: dict[str, str], log: Path) -> list[dict[str, Any]]:
+    """micromamba's own solution (``--dry-run --json``): the LINK records."""
+    try:
+        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, encoding="utf-8", errors="replace", check=False)
+    except OSError as exc:
+        raise EngineError(f"Could not start micromamba at {argv[0]} ({exc}); check it with "
+                          "'mambaboot micromamba verify'.") from exc
+    log.write_text(" ".join(argv) + "\n" + proc.stderr + proc.stdout, encoding="utf-8")
+    try:
+        report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except ValueError:
+        report = {}
+    links = (report.get("actions") or {}).get("LINK") if isinstance(report, dict) else None
+    if proc.returncode != 0 or not report.get("success", proc.returncode == 0) or not links:
+        # micromamba's own JSON problem report (solver problems) is the detail
+        tail = "\n".join([line for line in proc.stderr.splitlines() if line.strip()][
+            -TAIL_LINES:])
+        details = json.dumps(report, indent=2) if report else (tail or "(no output)")
+        raise EngineError(
+            f"micromamba could not solve the request (exit code {proc.returncode}); its report "
+            f"is below, the whole log is {log}.", details=details)
+    return [link for link in links if isinstance(link, dict)]
+
+
+def _require_planned(prefix: Path, planned: list[dict[str, Any]], log: Path) -> None:
+    """What micromamba linked must be exactly what was planned and vetted."""
+    want = {(str(p.get("name")), str(p.get("version")),
+             str(p.get("build") or p.get("build_string"))) for p in planned}
+    got = set()
+    for record in (prefix / "conda-meta").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(record.read_text(encoding="utf-8"))
+            got.add((str(data.get("name")), str(data.get("version")), str(data.get("build"))))
+    extra = sorted(got - want)
+    if extra:
+        raise EngineError(
+            f"micromamba linked {'-'.join(extra[0])}, which was not in its plan and so was "
+            f"never checked; nothing is kept, see {log} and retry.")
+
+
+def _winners(prefix: Path, clobbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Name the package whose file the engine left in place at each clobbered path."""
+    if not clobbers:
+        return []
+    owner: dict[str, str] = {}
+    for record in (prefix / "conda-meta").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(record.read_text(encoding="utf-8"))
+            for path in data.get("files", []):
+                owner[path] = str(data.get("fn") or record.stem)
+    return [{**c, "installed": owner.get(c["path"])} for c in clobbers]
 
 
 def _run_logged(argv: list[str], env: dict[str, str], log: Path,
-                progress: ProgressCallback) -> tuple[int, list[str]]:
+                progress: ProgressCallback, *, append: bool = False) -> tuple[int, list[str]]:
     """Run, copying output to the log; relay it as progress; return exit code and last lines."""
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    progress("solve-start", {"engine": "micromamba"})
+    if not append:
+        progress("solve-start", {"engine": "micromamba"})
     try:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8",
@@ -142,7 +218,7 @@ def _run_logged(argv: list[str], env: dict[str, str], log: Path,
     assert proc.stdout is not None
     linking = False
     try:
-        with log.open("w", encoding="utf-8") as out:
+        with log.open("a" if append else "w", encoding="utf-8") as out:
             out.write(" ".join(argv) + "\n")
             for raw in proc.stdout:
                 line = raw.rstrip()

@@ -258,7 +258,46 @@ async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
          channels=req["channels"])
 
 
-OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock}
+class PlannedRecord:
+    """A package another engine (micromamba) is about to link, as ``vet`` reads records.
+
+    Built from micromamba's ``create --dry-run --json`` LINK entries, which carry
+    the same fields as repodata (name, version, build, fn, url, sha256).
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.name = rattler.PackageName(str(data["name"]))
+        self.file_name = str(data.get("fn") or "")
+        self.version = str(data.get("version") or "")
+        self.build = str(data.get("build") or data.get("build_string") or "")
+        self.url = str(data.get("url") or "")
+        digest = str(data.get("sha256") or "")
+        self.sha256 = bytes.fromhex(digest) if digest else None
+        self.python_site_packages_path = data.get("python_site_packages_path")
+
+    def to_json(self) -> str:
+        """What the engine itself would write as ``info/repodata_record.json``."""
+        return json.dumps(self.data, indent=2)
+
+
+async def vet_planned(req: dict[str, Any], emit: Events) -> None:
+    """Vet and unpack another engine's planned packages into the shared cache.
+
+    The micromamba engine then links offline from exactly these checked trees
+    (their ``repodata_record.json`` makes them valid cache entries for it).
+    """
+    records = [PlannedRecord(d) for d in req["records"]]
+    emit("solved", count=len(records))
+    _local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
+                           limits=_limits(req), progress=emit.relay)
+    emit("done", records=[], engine_version=rattler_version(), channels=[],
+         clobbers=[{"path": c.path, "packages": list(c.packages), "installed": None}
+                   for c in clobbers])
+
+
+OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock,
+       "vet": vet_planned}
 
 
 def classify(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EngineUnderTest
 from mambaboot.devchannel import CONDA_VERSION, MAMBA_VERSION, PYTHON_VERSION
 from sandbox import Sandbox
 
@@ -21,9 +22,11 @@ def envdir(pyver: str = PYVER) -> str:
 
 @pytest.mark.parametrize("transport", ["directory", "http"])
 def test_full_lifecycle_writes_nothing_outside_root_and_cache(
-        sandbox: Sandbox, demo_channel: Path, demo_channel_url: str, transport: str) -> None:
+        sandbox: Sandbox, demo_channel: Path, demo_channel_url: str, transport: str,
+        engine: EngineUnderTest) -> None:
     channel = str(demo_channel) if transport == "directory" else demo_channel_url
-    created = sandbox.run("create", "demo", PYVER, "-c", channel, *EXTRAS, check=True)
+    created = sandbox.run("create", "demo", PYVER, "-c", channel, *EXTRAS, *engine.args,
+                          env=engine.env(sandbox.env), check=True)
     prefix = sandbox.root / envdir()
     assert f"Created {prefix}" in created.stdout
     assert f"Python {PYTHON_VERSION}" in created.stdout
@@ -32,7 +35,7 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
     manifest = json.loads((prefix / ".mambaboot" / "env.json").read_text())
     assert manifest["name"] == envdir()
     assert manifest["specs"][:4] == [f"python={PYVER}", "pip", "conda", "mamba"]
-    assert manifest["engine"] == "rattler" and manifest["engine_version"]
+    assert manifest["engine"] == engine.name and manifest["engine_version"]
     assert manifest["python_version"] == PYTHON_VERSION
     assert manifest["platform"] and manifest["created"] and manifest["mambaboot_version"]
     assert not (prefix / ".mambaboot" / "creating").exists()
@@ -61,6 +64,8 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
     sentinel = cache / "sentinel-do-not-delete"
     sentinel.write_text("cache must survive remove")
     cached_before = sorted(p.name for p in cache.iterdir())
+    if engine.name == "micromamba":  # the binary stays in the cache, its HOME inside it
+        assert (sandbox.root / ".cache" / "micromamba").is_dir()
     removed = sandbox.run("remove", envdir(), "--yes", check=True)
     assert f"Removed {prefix}" in removed.stdout
     assert not prefix.exists()

@@ -166,3 +166,37 @@ def test_printed_commands_are_quoted_for_the_shell(sandbox: Sandbox, demo_channe
 def test_a_missing_bundle_says_it_does_not_exist(sandbox: Sandbox, tmp_path: Path) -> None:
     proc = sandbox.run("create", "b", "--from-bundle", str(tmp_path / "missing.tar"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr, proc.stderr
+
+
+def test_remove_without_yes_and_with_stdin_closed_is_a_refusal(
+        sandbox: Sandbox, demo_channel: Path) -> None:
+    import subprocess
+    import sys
+
+    (sandbox.root / "keep" / ".mambaboot").mkdir(parents=True)
+    (sandbox.root / "keep" / ".mambaboot" / "env.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "mambaboot", "remove", "keep"],
+                          env=sandbox.env, capture_output=True, text=True, stdin=None,
+                          close_fds=True, preexec_fn=lambda: __import__("os").close(0),
+                          timeout=60, check=False)
+    assert proc.returncode == 2 and "--yes" in proc.stderr, proc.stderr
+    assert "Unexpected error" not in proc.stderr
+    assert (sandbox.root / "keep").exists()
+
+
+def test_ctrl_d_at_the_remove_prompt_is_a_no(sandbox: Sandbox) -> None:
+    import sys
+
+    import pexpect
+
+    (sandbox.root / "keep" / ".mambaboot").mkdir(parents=True)
+    (sandbox.root / "keep" / ".mambaboot" / "env.json").write_text("{}")
+    child = pexpect.spawn(sys.executable, ["-m", "mambaboot", "remove", "keep"],
+                          env=sandbox.env, encoding="utf-8", timeout=60)
+    child.expect_exact("[y/N]")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1 and "Nothing removed" in (child.before or "")
+    assert "Unexpected error" not in (child.before or "")
+    assert (sandbox.root / "keep").exists()

@@ -35,10 +35,14 @@ def run(args: argparse.Namespace) -> int:
                   f"{', '.join(plan.entries)}); the package cache is kept.")
         return 0
     if not args.yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
             raise UsageError(f"Refusing to remove {plan.prefix} without confirmation; "
                              "pass --yes (or --dry-run to see what would go).")
-        answer = input(f"Remove {plan.prefix}? [y/N] ").strip().lower()
+        try:
+            answer = input(f"Remove {plan.prefix}? [y/N] ").strip().lower()
+        except EOFError:  # Ctrl-D at the prompt: that is a no
+            answer = ""
+            print()
         if answer not in ("y", "yes"):
             print("Nothing removed.")
             return 1

@@ -141,11 +141,12 @@ def test_piped_commands_run_activated_without_job_control_noise(
         pytest.skip(f"{name} is not installed")
     sandbox, prefix = made
     proc = sandbox.run("shell", str(prefix), "--shell", name,
-                       input='echo "prefix=$CONDA_PREFIX"\nexit 4\n')
+                       input='echo "prefix=$CONDA_PREFIX"\nconda activate base\nexit 4\n')
+    assert "'conda activate' is not used inside a mambaboot environment" in proc.stderr
     assert f"prefix={prefix}" in proc.stdout
     assert proc.returncode == 4
     assert "job control" not in proc.stderr and "terminal process group" not in proc.stderr
-    assert proc.stderr.count("\n") <= 1, proc.stderr  # just "entering ..."
+    assert proc.stderr.count("\n") <= 4, proc.stderr  # "entering ..." and the refusal
 
 
 def test_a_refusal_never_says_entering(made: tuple[Sandbox, Path]) -> None:

@@ -116,9 +116,11 @@ def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
 def _piped(shell: str, exe: str, prefix: Path) -> list[str] | None:
     """A POSIX shell reading commands from stdin, activated, without job control."""
     if shell in ("bash", "zsh"):
-        # $0 is a label: activate.sh refuses to run when $0 is itself (not sourced)
-        return [exe, "-c", '. "$1" && exec "$2" -s', "mambaboot-shell",
-                str(prefix / "activate.sh"), exe]
+        # $0 is a label: activate.sh refuses to run when $0 is itself (not sourced).
+        # The commands are sourced into the same shell (not exec'd into a new one), so
+        # the functions activate.sh defines (deactivate, the conda guard) stay.
+        return [exe, "-c", '. "$1" && . /dev/stdin', "mambaboot-shell",
+                str(prefix / "activate.sh")]
     if shell == "fish":
         return [exe, "--no-config", "--init-command",
                 f"source {_fish_quote(str(prefix / 'activate.fish'))}"]

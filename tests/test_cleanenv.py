@@ -149,3 +149,10 @@ def test_the_refusal_is_one_exact_sentence(monkeypatch: pytest.MonkeyPatch) -> N
         "An environment is already active in this shell (CONDA_PREFIX, CONDA_SHLVL, PYTHONPATH "
         "are set); one environment per shell: run 'conda deactivate' then 'unset PYTHONPATH', "
         "then try again.")
+
+
+def test_inside_a_mambaboot_shell_the_one_fix_is_exit() -> None:
+    with pytest.raises(ActiveEnvironmentError) as info:
+        require_clean_shell({"MAMBABOOT_ENV": "/e", "CONDA_PREFIX": "/e", "CONDA_SHLVL": "1"})
+    assert "run 'exit'" in info.value.message
+    assert "conda deactivate" not in info.value.message

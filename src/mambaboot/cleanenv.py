@@ -77,7 +77,10 @@ def require_clean_shell(environ: Mapping[str, str] | None = None) -> None:
     if not found:
         return
     names = " and ".join(found) if len(found) < 3 else ", ".join(found)
-    fixes = list(dict.fromkeys(fix_command(var) for var in found))
+    # leaving a mambaboot shell clears every variable it set (CONDA_PREFIX included):
+    # one 'exit' is the whole fix, and 'conda deactivate' is refused in there anyway
+    shown = ["MAMBABOOT_ENV"] if "MAMBABOOT_ENV" in found else found
+    fixes = list(dict.fromkeys(fix_command(var) for var in shown))
     how = " then ".join(f"'{fix}'" for fix in fixes)
     where = " (leaves 'mambaboot shell'; after sourcing activate.*, run 'deactivate')" \
         if "MAMBABOOT_ENV" in found else ""

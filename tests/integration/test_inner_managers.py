@@ -60,6 +60,7 @@ def test_conda_and_mamba_inside_manage_the_env_and_mambaboot_keeps_up(
     # mambaboot sees the change, and the lock catches up with it
     drift = sandbox.run("verify", "seed")
     assert drift.returncode == 1 and "not in the lockfile: demo-noarch" in drift.stdout
+    assert "record it with 'mambaboot lock seed'" in drift.stdout  # not "recreate it"
     sandbox.run("lock", "seed", check=True)
     assert sandbox.run("verify", "seed").returncode == 0
 

@@ -7,6 +7,7 @@ import argparse
 from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.locations import resolve_env, resolve_root
+from mambaboot.results import VerifyReport
 from mambaboot.verify import verify_env
 
 
@@ -28,6 +29,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"Verifying {report.prefix}")
         for check in report.checks:
             print(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-        print("OK" if report.ok else "Problems found; recreate the environment "
-              "(mambaboot remove, then create) if they are not yours.")
+        print("OK" if report.ok else advice(report, args.env))
     return 0 if report.ok else 1
+
+
+def advice(report: VerifyReport, env: str) -> str:
+    """The fix that fits what failed: only the lockfile is behind -> record the change."""
+    from mambaboot.quoting import for_shell
+
+    failed = {c.name for c in report.checks if not c.ok}
+    if failed == {"lockfile"}:
+        return ("The packages changed since the lockfile was written (conda or mamba inside?); "
+                f"if that was you, record it with 'mambaboot lock {for_shell(env)}', otherwise "
+                "recreate the environment from its lockfile.")
+    return ("Problems found; if they are not yours, recreate the environment "
+            f"('mambaboot remove {for_shell(env)}', then create it again).")

@@ -25,6 +25,31 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalisation once pytest has reported everything.
+
+    The suite drives py-rattler in-process (channel indexing); its runtime threads
+    can abort Python's finalisation ("PyGILState_Release ... finalizing", exit 134
+    or 139) after every test passed, which would fail CI for nothing. All output
+    is written by now; the exit status is pytest's own.
+    """
+    if _EXIT_STATUS and not hasattr(config, "workerinput"):  # not inside an xdist worker
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
+
+
 @pytest.fixture
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     """Empty HOME/XDG/APPDATA dirs and a root with spaces and non-ASCII characters."""

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -217,10 +218,13 @@ def _conda_bytes(spec: PackageSpec) -> bytes:
         _write_members(spec, info, pkg)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("metadata.json", '{"conda_pkg_format_version": 2}')
+        # fixed member dates: a rebuilt channel must have the same sha256s, or every
+        # cache that saw the old build refuses the new one as "not matching"
+        stamp = time.gmtime(FIXED_MTIME)[:6]
+        zf.writestr(zipfile.ZipInfo("metadata.json", stamp), '{"conda_pkg_format_version": 2}')
         for kind in ("info", "pkg"):
-            zf.writestr(f"{kind}-{stem}.tar.zst", zstandard.ZstdCompressor(level=3).compress(
-                parts[kind].getvalue()))
+            data = zstandard.ZstdCompressor(level=3).compress(parts[kind].getvalue())
+            zf.writestr(zipfile.ZipInfo(f"{kind}-{stem}.tar.zst", stamp), data)
     return out.getvalue()
 
 

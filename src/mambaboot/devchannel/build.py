@@ -39,6 +39,7 @@ EXTRA_SUBDIRS = ("noarch", "win-64", "osx-arm64")
 def index_channel(channel_dir: Path) -> None:
     """Write ``repodata.json`` for every subdir (plain JSON only: fast, debuggable)."""
     (Path(channel_dir) / "noarch").mkdir(parents=True, exist_ok=True)
+    # repodata.json.zst too: mamba and micromamba ask for it first and warn when it is missing
     asyncio.run(index_fs(Path(channel_dir), write_zst=False, write_shards=False, force=True))
 
 

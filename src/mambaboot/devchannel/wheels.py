@@ -95,8 +95,10 @@ def default_wheel_cache() -> Path:
 
 
 def _pip(args: list[str]) -> subprocess.CompletedProcess[str]:
+    # --no-cache-dir: pip's own cache lives in HOME; ours is the folder the caller named
     return subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check",
-                           "--no-input", "-q"], capture_output=True, text=True, check=False)
+                           "--no-input", "--no-cache-dir", "-q"], capture_output=True, text=True,
+                          check=False)
 
 
 def _wheel_key(filename: str) -> str:

@@ -25,7 +25,7 @@ CREATE_ROWS = (
 )
 #: The -v lines of a create from an HTTP channel, in order.
 CREATE_LINES = (
-    r"solving python", r"checking \d+ packages?", r"downloading \d+ packages?",
+    r"solving python, pip", r"checking \d+ packages?", r"downloading \d+ packages?",
     r"linking \d+ packages?", r"recording the packages' origins in conda-meta",
     r"writing the lockfile", r"checking the environment's links",
     r"linking the cache and writing activation scripts", r"testing the new environment",
@@ -59,8 +59,11 @@ def test_a_create_on_a_terminal_shows_every_phase_and_its_counts(
         assert row in out, f"no {row!r} row in:\n{out[-3000:]}"
     assert re.search(r"Downloading packages.*\d+(\.\d)? (B|KiB|MiB) at \d+(\.\d)? (B|KiB|MiB)/s",
                      out), "downloads over HTTP show bytes and a rate"
-    assert re.search(r"Checking packages.* 1/1", out), "packages checked are counted"
-    assert re.search(r"Linking packages.* 1/1", out), "packages linked are counted"
+    solved = re.search(r"Solved: (\d+) packages", out)
+    assert solved, "the solve reports how many packages"
+    n = solved.group(1)
+    assert re.search(rf"Checking packages.* {n}/{n}", out), "packages checked are counted"
+    assert re.search(rf"Linking packages.* {n}/{n}", out), "packages linked are counted"
     assert "Created " in out
 
     removed = _spawn(sandbox, "remove", "tty", "--yes")

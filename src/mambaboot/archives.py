@@ -174,7 +174,12 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             actual = sha256_file(archive)
             if actual != want.sha256:
                 archive.unlink()
-                raise _mismatch(want, actual, f"the package cache ({archive})", against)
+                raise HashMismatchError(
+                    f"The cached archive of {want.name} ({archive}) does not match {against} "
+                    f"(expected sha256 {want.sha256}, got {actual}): the channel's package "
+                    "was rebuilt since it was cached, or the cached copy is damaged; it was "
+                    "deleted and nothing was installed, run the same command again to fetch "
+                    "it afresh.")
             result[want.name] = archive
         elif source_dir is not None:
             src = source_dir / want.file_name

@@ -223,7 +223,7 @@ def test_archive_not_matching_repodata_is_never_linked(
             leftover.unlink()
     flip_byte(cached)
     proc = sandbox.run("create", "h2", *args)
-    assert proc.returncode == 1 and "package cache" in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and "cached archive" in proc.stderr, proc.stderr
     assert not (sandbox.root / "h2").exists() and not cached.exists()
     sandbox.run("create", "h2", *args, check=True)  # re-fetched from the channel
     assert (sandbox.root / "h2" / "share" / "hashed.txt").read_bytes() == b"the real bytes\n" * 100

@@ -109,7 +109,7 @@ def test_tampered_archive_in_cache_is_refused_and_dropped(
     flip_byte(cached)
     proc = sandbox.run("create", "second", "--from-lock", str(lock), "--cache", str(cache))
     assert proc.returncode == 1
-    assert "demo-tool" in proc.stderr and "package cache" in proc.stderr
+    assert "demo-tool" in proc.stderr and "cached archive" in proc.stderr
     assert not (sandbox.root / "second").exists()
     assert not cached.exists()  # the corrupt copy is gone: a retry fetches it afresh
     sandbox.run("create", "second", "--from-lock", str(lock), "--cache", str(cache), check=True)

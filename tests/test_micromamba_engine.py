@@ -259,3 +259,28 @@ def test_both_engines_give_the_same_package_set(
         assert sandbox.run("verify", ENVDIR).returncode == 0
         for name in ("emb_" + ENVDIR.split("_", 1)[1], ENVDIR):
             sandbox.run("remove", name, "--yes", check=True)
+
+
+def test_a_micromamba_env_is_locked_bundled_and_rebuilt_like_any_other(
+        sandbox: Sandbox, demo_channel: Path, micromamba_engine: MicromambaUnderTest,
+        tmp_path: Path) -> None:
+    """lock, bundle and --from-bundle treat a micromamba-made env as the embedded engine's."""
+    if micromamba_engine.kind != "real":
+        pytest.skip("the real binary's records and history are what this checks")
+    proc = create(sandbox, micromamba_engine, demo_channel, "--with", "demo-tool")
+    assert proc.returncode == 0, proc.stderr
+    prefix = sandbox.root / ENVDIR
+    history = (prefix / "conda-meta" / "history").read_text()
+    assert "# update specs:" in history  # micromamba's own history is kept
+    sandbox.run("lock", ENVDIR, check=True)
+    assert sandbox.run("verify", ENVDIR).returncode == 0
+    bundle = tmp_path / "mm.tar"
+    sandbox.run("bundle", ENVDIR, str(bundle), check=True)
+    sandbox.run("create", "rebuilt", "--from-bundle", str(bundle), check=True)
+
+    def package_set(path: Path) -> set[tuple[str, str, str, str]]:
+        records = (json.loads(p.read_text()) for p in (path / "conda-meta").glob("*.json"))
+        return {(r["name"], r["version"], r["build"], r.get("sha256", "")) for r in records}
+
+    assert package_set(sandbox.root / "rebuilt") == package_set(prefix)
+    assert sandbox.run("verify", "rebuilt").returncode == 0

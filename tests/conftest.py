@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Sandbox
+from sandbox import EngineUnderTest, Sandbox
 
 pytest_plugins = ["channel_fixtures"]
 
@@ -54,16 +54,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     """Empty HOME/XDG/APPDATA dirs and a root with spaces and non-ASCII characters."""
     return Sandbox.make(tmp_path_factory.mktemp("sandbox"))
-
-
-class EngineUnderTest:
-    """Command-line arguments and environment that select one engine for a create."""
-
-    def __init__(self, name: str, args: list[str], extra_env: dict[str, str]) -> None:
-        self.name, self.args, self.extra_env = name, args, extra_env
-
-    def env(self, base: dict[str, str]) -> dict[str, str]:
-        return {**base, **self.extra_env}
 
 
 @pytest.fixture(params=["rattler", "micromamba"])

@@ -77,3 +77,13 @@ def demo_env(base: Path, channel: Path, *extra: str) -> tuple[Sandbox, Path]:
     sandbox.run("create", "demo", pyver, "-c", str(channel), "--with", "demo-activate", *extra,
                 check=True)
     return sandbox, sandbox.root / ("demo_" + pyver.replace(".", "_"))
+
+
+class EngineUnderTest:
+    """Command-line arguments and environment that select one engine for a create."""
+
+    def __init__(self, name: str, args: list[str], extra_env: dict[str, str]) -> None:
+        self.name, self.args, self.extra_env = name, args, extra_env
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        return {**base, **self.extra_env}

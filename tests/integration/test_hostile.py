@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EngineUnderTest
 from mambaboot.devchannel import PackageSpec, RawMember, index_channel, write_package
-from sandbox import Sandbox
+from sandbox import EngineUnderTest, Sandbox
 
 PKG = "evil"
 

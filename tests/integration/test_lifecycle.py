@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EngineUnderTest
 from mambaboot.devchannel import CONDA_VERSION, MAMBA_VERSION, PYTHON_VERSION
-from sandbox import Sandbox
+from sandbox import EngineUnderTest, Sandbox
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 EXTRAS = ("--with", "demo-tool", "--with", "demo-prefix", "--with", "demo-noarch")

@@ -197,3 +197,216 @@ def test_staging_of_dead_workers_is_swept(tmp_path: Path) -> None:
     guard.vet([], tmp_path / "pkgs")
     left = {p.name.split("-")[0] for p in staging.iterdir()}
     assert left == {"1", "notapid", str(os.getpid())}
+
+
+def test_vet_passes_its_limits_to_the_archive_check(tmp_path: Path) -> None:
+    from mambaboot.pkgarchive import Limits
+
+    archive = build(tmp_path / "channel")
+    with pytest.raises(UnsafePackageError) as info:
+        guard.vet([record(archive)], tmp_path / "pkgs", limits=Limits(max_members=1))
+    assert info.value.message == (
+        f"Refused the package {archive.name}: it has more than 1 members; if the package is "
+        "genuine, raise the limit with --max-members; nothing was installed from it, remove it "
+        "from the channel or pin another build.")
+    assert not (tmp_path / "pkgs" / "tool-1.0-h0_0").exists()
+
+
+def test_vet_known_fetched_and_cached_packages_together(tmp_path: Path) -> None:
+    channel = tmp_path / "channel"
+    one = build(channel, "one", files={"bin/same": b"1"})
+    two = build(channel, "two", files={"bin/same": b"2"})
+    three = build(channel, "three", files={"lib/three": b"3"})
+    records = [record(one, "one"), record(two, "two"), record(three, "three")]
+    pkgs = tmp_path / "pkgs"
+    events: list[tuple[str, dict[str, object]]] = []
+    local, clobbers = guard.vet(records, pkgs, known={"one": one, "two": two},
+                                progress=lambda kind, data: events.append((kind, data)))
+    assert local == {"one": one, "two": two, "three": pkgs / three.name}
+    assert [c.packages for c in clobbers] == [(one.name, two.name)]
+    checked = [data["name"] for kind, data in events if kind == "checked"]
+    assert sorted(checked) == ["one", "three", "two"]
+    assert ("fetched", {"name": "three"}) in events  # the download's own events reach us
+    urls = (pkgs / "urls.txt").read_text().split()
+    assert {one.as_uri(), two.as_uri(), three.as_uri()} <= set(urls)
+    # all three are cached and vetted now: nothing is fetched, every one is still checked
+    (pkgs / three.name).unlink()
+    events.clear()
+    local, clobbers = guard.vet(records, pkgs, offline=True,
+                                progress=lambda kind, data: events.append((kind, data)))
+    assert local == {}
+    assert [c.packages for c in clobbers] == [(one.name, two.name)]
+    assert events == [("checked", {"name": "one"}), ("checked", {"name": "two"}),
+                      ("checked", {"name": "three"})]
+
+
+def test_vet_offline_and_hash_mismatch_when_fetching(tmp_path: Path) -> None:
+    from mambaboot.errors import MambabootError
+
+    archive = build(tmp_path / "channel")
+    with pytest.raises(MambabootError, match="--offline, but 1 package"):
+        guard.vet([record(archive)], tmp_path / "pkgs", offline=True)
+    with pytest.raises(MambabootError, match="does not match the channel's repodata"):
+        guard.vet([record(archive, sha256=b"\1" * 32)], tmp_path / "pkgs2")
+
+
+def test_edited_cache_entry_without_its_archive_is_fetched_again(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    (pkgs / archive.name).unlink()  # rattler's cache keeps only the tree
+    (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").write_bytes(b"tampered\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").read_bytes() == b"tool\n"
+
+
+def test_conda_format_records_are_vetted(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel", fmt="conda")
+    assert archive.name == "tool-1.0-h0_0.conda"
+    local, _ = guard.vet([record(archive)], tmp_path / "pkgs")
+    assert local == {"tool": tmp_path / "pkgs" / archive.name}
+    assert (tmp_path / "pkgs" / "tool-1.0-h0_0" / "lib" / "tool.txt").is_file()
+
+
+def test_record_refusal_messages(tmp_path: Path) -> None:
+    suffix = "; nothing was installed from it, remove it from the channel or pin another build."
+    archive = build(tmp_path / "channel")
+    with pytest.raises(UnsafePackageError) as info:
+        guard.vet([record(archive, sha256=b"")], tmp_path / "pkgs")
+    assert info.value.message == (
+        f"Refused the package {archive.name}: the channel's repodata gives no sha256 for it, so "
+        f"its bytes cannot be verified{suffix}")
+    weird = archive.with_name("tool-1.0-h0\n0.tar.bz2")
+    archive.rename(weird)
+    with pytest.raises(UnsafePackageError) as info:
+        guard.vet([record(weird)], tmp_path / "pkgs")
+    assert info.value.message == (
+        "Refused the package 'tool-1.0-h0\\n0.tar.bz2': its file name 'tool-1.0-h0\\n0.tar.bz2' "
+        f"contains '/', '\\', '..' or a control character (or is empty){suffix}")
+
+
+def test_archive_the_engine_cannot_unpack_is_refused(tmp_path: Path) -> None:
+    from mambaboot.devchannel import RawMember
+
+    # Python's tar reader does not look for a hard link's target; rattler's fails on it
+    archive = build(tmp_path / "channel", raw_members=[
+        RawMember("lib/h", kind="hardlink", linkname="lib/missing")])
+    with pytest.raises(UnsafePackageError) as info:
+        guard.vet([record(archive)], tmp_path / "pkgs")
+    assert info.value.message.startswith(
+        f"Refused the package {archive.name}: the engine could not unpack it (")
+    assert "lib/h" in info.value.message
+    assert not (tmp_path / "pkgs" / "tool-1.0-h0_0").exists()
+    assert list((tmp_path / "pkgs" / guard.STAGING_DIR).iterdir()) == []
+
+
+def test_info_files_package_is_guarded_by_its_stamp(tmp_path: Path) -> None:
+    """No paths.json, so no hashes to compare: only the stamp's fingerprint sees an edit."""
+    archive = build(tmp_path / "channel", omit_info=("info/paths.json",))
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    (pkgs / archive.name).unlink()
+    cached = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    assert guard.vet([record(archive)], pkgs, offline=True) == ({}, [])  # the stamp matches
+    for stamp in (pkgs / guard.STAMP_DIR).iterdir():  # never vetted by us: trusted, then stamped
+        stamp.unlink()
+    assert guard.vet([record(archive)], pkgs, offline=True) == ({}, [])
+    assert len(list((pkgs / guard.STAMP_DIR).iterdir())) == 1
+    env_file = tmp_path / "env-tool.txt"
+    env_file.hardlink_to(cached)
+    with env_file.open("a") as fh:
+        fh.write("poison\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}  # the stamp saw the edit
+    assert cached.read_bytes() == b"tool\n"
+
+
+def test_never_vetted_tree_hashes_only_hardlinked_files_with_a_sha256(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel", symlinks={"lib/a-link": "tool.txt"},
+                    files={"lib/tool.txt": b"tool\n", "lib/z.txt": b"z\n"})
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    tree = pkgs / "tool-1.0-h0_0"
+
+    def never_vetted(paths: list[dict[str, object]]) -> None:
+        for stamp in (pkgs / guard.STAMP_DIR).iterdir():
+            stamp.unlink()
+        (tree / "info" / "paths.json").write_text(json.dumps({"paths": paths,
+                                                              "paths_version": 1}))
+
+    digest = sha256_file(tree / "lib" / "tool.txt")
+    never_vetted([
+        {"_path": "lib/a-link", "path_type": "softlink", "sha256": "0" * 64},  # not hashed
+        {"_path": "lib/tool.txt", "sha256": digest},  # path_type defaults to hardlink
+        {"_path": "lib/z.txt", "path_type": "hardlink"},  # no sha256: nothing to compare
+    ])
+    assert guard.vet([record(archive)], pkgs) == ({}, [])
+    never_vetted([{"_path": "lib/a-link", "path_type": "softlink"},
+                  {"_path": "lib/tool.txt", "sha256": digest}])
+    (tree / "lib" / "tool.txt").write_bytes(b"tampered\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert (tree / "lib" / "tool.txt").read_bytes() == b"tool\n"
+    never_vetted([{"_path": "lib/tool.txt", "sha256": digest}])
+    (tree / "lib" / "tool.txt").unlink()  # a listed file that is gone
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert (tree / "lib" / "tool.txt").read_bytes() == b"tool\n"
+
+
+def test_sweep_leaves_live_workers_alone_and_survives_odd_entries(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = str(int(Path("/proc/sys/kernel/pid_max").read_text()) + 1)
+    staging = tmp_path / "pkgs" / guard.STAGING_DIR
+    staging.mkdir(parents=True)
+    (staging / f"{dead}-a-file").write_text("not a folder")  # rmtree fails on it: ignored
+    # SIGHUP back to its default (a runner under nohup ignores it): a stray signal would show
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal("
+                              "signal.SIGHUP, signal.SIG_DFL); print(flush=True); time.sleep(30)"],
+                             stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None
+        child.stdout.readline()  # its handler is set
+        (staging / f"{child.pid}-abc-tool").mkdir()
+        guard.vet([], tmp_path / "pkgs")
+        with pytest.raises(subprocess.TimeoutExpired):  # probed, never signalled
+            child.wait(timeout=0.5)
+        assert (staging / f"{child.pid}-abc-tool").is_dir()
+    finally:
+        child.kill()
+        child.communicate()
+    assert os.path.exists(staging / f"{dead}-a-file")
+
+
+def test_cache_entry_that_is_a_symlink_is_replaced(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "info").mkdir(parents=True)
+    pkgs.mkdir()
+    (pkgs / "tool-1.0-h0_0").symlink_to(elsewhere)
+    guard.vet([record(archive)], pkgs, known={"tool": archive})
+    assert not (pkgs / "tool-1.0-h0_0").is_symlink()
+    assert (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").is_file()
+    assert (elsewhere / "info").is_dir()  # the link's target is not touched
+
+
+def test_foreign_tree_moved_aside_is_removed(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    (pkgs / "tool-1.0-h0_0" / "info").mkdir(parents=True)
+    guard.vet([record(archive)], pkgs, known={"tool": archive})
+    assert list((pkgs / guard.STAGING_DIR).iterdir()) == []
+
+
+def test_stamp_that_cannot_be_written_is_not_an_error(tmp_path: Path) -> None:
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    pkgs.mkdir()
+    (pkgs / guard.STAMP_DIR).write_text("a file where the folder should be")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}

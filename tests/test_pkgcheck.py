@@ -264,7 +264,8 @@ def test_readers_that_disagree_are_refused(tmp_path: Path) -> None:
         RawMember("lib/gnu-" + "n" * 120, data=b"data", pax_path="lib/pax-name")]))
     want = Wanted("evil", archive.name, archive.as_uri(), sha256_file(archive))
     pkgs = tmp_path / "pkgs"
-    with pytest.raises(UnsafePackageError, match="tar readers disagree"):
+    with pytest.raises(UnsafePackageError, match=r"Refused the package evil-1\.0-h0_0\.tar\.bz2: "
+                                                 "tar readers disagree"):
         _unpack_checked(archive, want, pkgs, Limits())
     assert not (pkgs / want.dist).exists()
     assert list((pkgs / ".mambaboot-staging").iterdir()) == []
@@ -727,3 +728,292 @@ def test_conda_zips_with_data_descriptors_and_utf8_names_are_read(tmp_path: Path
         assert all(i.flag_bits & 0x08 for i in check.infolist())
     contents = check_archive(streamed, "ok")
     assert "lib/ok.txt" in contents.names
+
+
+def test_metadata_refusals_name_the_package(tmp_path: Path) -> None:
+    for name in ("index.json", "link.json"):
+        (tmp_path / name).mkdir()
+        path = write(tmp_path / name, spec(info_files={name: b"{"}))
+        with pytest.raises(UnsafePackageError) as info:
+            check_archive(path, "evil-1.0")
+        assert info.value.message == full(f"its info/{name} is not valid JSON")
+    folder = extracted(tmp_path)
+    (folder / "info" / "paths.json").unlink()
+    (folder / "info" / "files").write_bytes(b"lib/\xff\n")
+    with pytest.raises(UnsafePackageError) as info:
+        check_extracted(folder, "evil-1.0")
+    assert info.value.message == full("its info/files is not UTF-8 text")
+
+
+def test_parent_folders_with_spaces_are_expected(tmp_path: Path) -> None:
+    from mambaboot.pkgcheck import check_same_names
+
+    check_same_names("ok", frozenset({"lib/a b/c"}), frozenset({"lib", "lib/a b", "lib/a b/c"}))
+
+
+def test_prefix_scan_owner_among_odd_records(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    (prefix / "lib").mkdir()
+    (meta / "broken.json").write_text("{")  # unreadable: skipped
+    (meta / "nofiles-1.0-h0_0.json").write_text("{}")  # lists no files: skipped
+    for i in range(100):  # the owner listed after both, whatever order the folder lists in
+        owner = meta / f"evil-1.0-h{i}_0.json"
+        owner.write_text('{"files": ["lib/out"]}')
+        if [p.name for p in meta.glob("*.json")][-1] == owner.name:
+            break
+        owner.unlink()
+    os.symlink("../../outside", prefix / "lib" / "out")
+    with pytest.raises(UnsafePackageError, match=f"The package {owner.stem} installed"):
+        scan_prefix(prefix)
+    owner.unlink()
+    with pytest.raises(UnsafePackageError, match="The package owning lib/out installed"):
+        scan_prefix(prefix)
+
+
+def test_size_units_in_messages() -> None:
+    from mambaboot.pkgarchive import _size
+
+    assert _size(1 << 30) == "1 GiB"
+    assert _size(3 << 29) == "1.5 GiB"
+    assert _size(1 << 20) == "1 MiB"
+    assert _size(1 << 10) == "1 KiB"
+    assert _size(1000) == "1000 bytes"
+
+
+def test_counters_start_at_zero(tmp_path: Path) -> None:
+    import bz2
+
+    from mambaboot.pkgarchive import Limits, _Members
+
+    path = write(tmp_path, spec(files={"lib/a": b"a" * 5000}))
+    seen = _Members("probe", Limits(), path.stat().st_size)
+    with bz2.open(path, "rb") as stream:
+        seen.read(stream)
+    with tarfile.open(path, "r:bz2") as tar:
+        assert seen.declared == sum(m.size for m in tar)
+    assert seen.unpacked % 512 == 0  # whole tar blocks: nothing counted twice or extra
+
+
+def test_odd_but_harmless_member_names(tmp_path: Path) -> None:
+    good = write(tmp_path, spec())
+    buf = io.BytesIO()
+    with tarfile.open(good, "r:bz2") as src, tarfile.open(fileobj=buf, mode="w:bz2") as out:
+        top = tarfile.TarInfo(".")
+        top.type, top.mode = tarfile.DIRTYPE, 0o755
+        out.addfile(top)  # "./": the package folder itself
+        for member in src:
+            out.addfile(member, src.extractfile(member) if member.isreg() else None)
+        for name in ("X", "lib/sp "):
+            folder = tarfile.TarInfo(name)
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+            out.addfile(folder)
+    odd = tmp_path / "odd" / good.name
+    odd.parent.mkdir()
+    odd.write_bytes(buf.getvalue())
+    names = check_archive(odd, "ok").names
+    assert {"X", "lib/sp ", "lib/ok.txt"} <= names and "." not in names
+
+
+@pytest.mark.parametrize(("kind", "name", "problem"), [
+    (tarfile.REGTYPE, "lib/x/", "the archive member 'lib/x/' has an empty or '.' component"),
+    (tarfile.DIRTYPE, "/abs", "the archive member '/abs' is absolute"),
+    (tarfile.GNUTYPE_SPARSE, "lib/s", "the archive member lib/s is a sparse file"),
+])
+def test_member_kinds_and_names_refused(tmp_path: Path, kind: bytes, name: str,
+                                        problem: str) -> None:
+    good = write(tmp_path, spec())
+    buf = io.BytesIO()
+    with tarfile.open(good, "r:bz2") as src, tarfile.open(fileobj=buf, mode="w:bz2",
+                                                          format=tarfile.GNU_FORMAT) as out:
+        for member in src:
+            out.addfile(member, src.extractfile(member) if member.isreg() else None)
+        odd = tarfile.TarInfo(name)
+        odd.type, odd.mode = kind, 0o644
+        out.addfile(odd)
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    bad.write_bytes(buf.getvalue())
+    assert refused(bad) == full(problem)
+
+
+def test_declared_sizes_are_summed_before_the_data_is_read(tmp_path: Path) -> None:
+    """A header that declares more than the budget is refused before its data is read;
+    one that declares exactly the budget is not (here the data is missing: unreadable)."""
+    import bz2
+
+    from mambaboot.pkgarchive import Limits
+
+    good = write(tmp_path, spec(files={"lib/a": b"a" * 3000, "share/empty": b""}))
+    buf = io.BytesIO()
+    with tarfile.open(good, "r:bz2") as src, tarfile.open(fileobj=buf, mode="w",
+                                                          format=tarfile.GNU_FORMAT) as out:
+        members = list(src)
+        for member in members:
+            out.addfile(member, src.extractfile(member) if member.isreg() else None)
+        big = tarfile.TarInfo("lib/big")
+        big.size = 1 << 20
+        out.fileobj.write(big.tobuf(tarfile.GNU_FORMAT))  # type: ignore[attr-defined]
+        cut = out.fileobj.tell()  # type: ignore[attr-defined]
+    declared = sum(m.size for m in members) + big.size
+    truncated = tmp_path / "t" / good.name
+    truncated.parent.mkdir()
+    truncated.write_bytes(bz2.compress(buf.getvalue()[:cut]))
+    assert refused(truncated) == full(
+        "its archive cannot be read (ReadError: unexpected end of data)")  # default limits
+    with pytest.raises(UnsafePackageError) as info:
+        check_archive(truncated, "evil-1.0", Limits(max_unpacked=declared, max_ratio=0))
+    assert "cannot be read" in info.value.message
+    with pytest.raises(UnsafePackageError) as info:
+        check_archive(truncated, "evil-1.0", Limits(max_unpacked=declared - 1, max_ratio=0))
+    assert "it unpacks to more than" in info.value.message
+
+
+def test_parse_size_refuses_unknown_units() -> None:
+    from mambaboot.pkgarchive import parse_size
+
+    for bad in ("3x", "2X", "1Q"):
+        with pytest.raises(ValueError, match="could not convert"):
+            parse_size(bad)
+    with pytest.raises(ValueError, match=r"^-1$"):
+        parse_size("-1")
+
+
+def zip_members(conda: Path) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(conda) as src:
+        return [(i.filename, src.read(i)) for i in src.infolist()]
+
+
+def set_eocd_offset(data: bytearray, delta: int) -> None:
+    """Move the end record's 'central directory starts at' by ``delta`` (no zip comment)."""
+    eocd = len(data) - 22
+    assert data[eocd:eocd + 4] == b"PK\x05\x06"
+    offset = int.from_bytes(data[eocd + 16:eocd + 20], "little") + delta
+    data[eocd + 16:eocd + 20] = offset.to_bytes(4, "little")
+
+
+def test_conda_zip_layout_messages(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    raw = conda.read_bytes()
+    stem = conda.name.removesuffix(".conda")
+    cases: list[tuple[bytes, str]] = []
+    # bytes in front of the first member (a self-extractor's stub, or a second package)
+    cases.append((b"\0" * 64 + raw, "its zip has unlisted bytes before 'metadata.json'"))
+    # the first local header's signature damaged: a streaming reader finds no member there
+    cases.append((b"PK\x03\x05" + raw[4:],
+                  "its zip member 'metadata.json' has no local header"))
+    renamed = bytearray(raw)
+    first = renamed.index(b"info-evil")
+    renamed[first:first + 4] = b"INFO"
+    cases.append((bytes(renamed), f"its zip member 'info-{stem}.tar.zst' is called "
+                                  f"'INFO-{stem}.tar.zst' in its local header"))
+    with zipfile.ZipFile(conda) as zf:
+        start = zf.start_dir  # type: ignore[attr-defined]
+    after = bytearray(raw[:start] + b"\0" * 16 + raw[start:])
+    set_eocd_offset(after, 16)  # the directory is found, 16 bytes nobody lists before it
+    cases.append((bytes(after), "its zip has unlisted bytes after the last member"))
+    for i, (data, problem) in enumerate(cases):
+        path = tmp_path / str(i) / conda.name
+        path.parent.mkdir()
+        path.write_bytes(data)
+        assert refused(path) == full(problem)
+
+
+def test_conda_zip_names_with_backslashes_are_refused(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    conda.write_bytes(conda.read_bytes().replace(b"metadata.json", b"metadata\\json"))
+    assert refused(conda) == full("its zip member 'metadata\\\\json' is not a plain file name")
+
+
+def test_conda_zip_extra_fields_and_cp437_names_are_read(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    members = zip_members(conda)
+    with zipfile.ZipFile(conda, "w") as out:
+        for name, data in members:
+            info = zipfile.ZipInfo(name)
+            info.extra = b"\xca\xfe\x04\x00" + b"\0\1\2\3"  # an unknown 4-byte extra field
+            out.writestr(info, data)
+        out.writestr("notes-\u00e9\u00e9.json", b"{}")  # written with the UTF-8 flag
+    data = bytearray(conda.read_bytes())
+    utf8 = "notes-\u00e9\u00e9.json".encode()
+    cp437 = "notes-\u00e9\u00e9\u00e9\u00e9.json".encode("cp437")  # as long, no UTF-8 flag
+    assert len(utf8) == len(cp437)
+    local, central = data.index(utf8), data.rindex(utf8)
+    for name_at, flags_at in ((local, local - 30 + 6), (central, central - 46 + 8)):
+        data[name_at:name_at + len(utf8)] = cp437
+        # no UTF-8 flag; the "encrypted" bit of a member nobody reads changes nothing
+        flags = int.from_bytes(data[flags_at:flags_at + 2], "little") & ~0x800 | 0x1
+        data[flags_at:flags_at + 2] = flags.to_bytes(2, "little")
+    conda.write_bytes(bytes(data))
+    with zipfile.ZipFile(conda) as check:
+        assert "notes-\u00e9\u00e9\u00e9\u00e9.json" in check.namelist()
+        assert all(i.extra for i in check.infolist()[:-1])
+    assert "lib/ok.txt" in check_archive(conda, "ok").names
+
+
+def test_conda_zip_local_name_that_is_not_utf8(tmp_path: Path) -> None:
+    conda = as_conda(write(tmp_path, spec()))
+    members = zip_members(conda)
+    with zipfile.ZipFile(conda, "w") as out:
+        for name, data in members:
+            out.writestr(name, data)
+        out.writestr("notes-\u00e9.json", b"{}")
+    data = bytearray(conda.read_bytes())
+    local = data.index("notes-\u00e9.json".encode())
+    data[local + 6:local + 8] = b"\xff\xfe"  # the local copy only, flag 0x800 still set
+    conda.write_bytes(bytes(data))
+    assert refused(conda) == full("its zip member 'notes-\u00e9.json' is called "
+                                  "'notes-\ufffd\ufffd.json' in its local header")
+
+
+def test_conda_zip_data_descriptor_without_its_signature(tmp_path: Path) -> None:
+    """The descriptor's PK\\x07\\x08 signature is optional: 12 bytes instead of 16."""
+    conda = as_conda(write(tmp_path, spec()))
+    members = zip_members(conda)
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: bytes) -> int:  # type: ignore[override]
+            self.data += b
+            return len(b)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as out:  # type: ignore[arg-type]
+        for name, payload in [*members, ("notes.json", b"{}")]:
+            with out.open(name, "w") as fh:
+                fh.write(payload)
+    data = sink.data
+    streamed = tmp_path / "s" / conda.name
+    streamed.parent.mkdir()
+    streamed.write_bytes(bytes(data))
+    with zipfile.ZipFile(streamed) as check:
+        last = max(check.infolist(), key=lambda i: i.header_offset)
+    assert last.filename == "notes.json" and last.flag_bits & 0x08
+    name_len, extra_len = (int.from_bytes(data[last.header_offset + at:last.header_offset + at + 2],
+                                          "little") for at in (26, 28))
+    descriptor = last.header_offset + 30 + name_len + extra_len + last.compress_size
+    assert data[descriptor:descriptor + 4] == b"PK\x07\x08"
+    del data[descriptor:descriptor + 4]
+    set_eocd_offset(data, -4)
+    streamed.write_bytes(bytes(data))
+    assert "lib/ok.txt" in check_archive(streamed, "ok").names
+
+
+def test_conda_with_an_encrypted_tarball_is_refused(tmp_path: Path) -> None:
+    """zipfile raises RuntimeError for an encrypted member: a refusal, not a crash."""
+    conda = as_conda(write(tmp_path, spec()))
+    stem = conda.name.removesuffix(".conda")
+    data = bytearray(conda.read_bytes())
+    name = f"pkg-{stem}.tar.zst".encode()
+    for flags_at in (data.index(name) - 30 + 6, data.rindex(name) - 46 + 8):
+        data[flags_at] |= 0x1
+    conda.write_bytes(bytes(data))
+    message = refused(conda, "is encrypted")
+    assert message.startswith("Refused the package evil-1.0: its archive cannot be read "
+                              f"(RuntimeError: File <ZipInfo filename='pkg-{stem}.tar.zst'")

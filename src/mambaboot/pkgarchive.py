@@ -154,7 +154,8 @@ def check_archive(path: Path, label: str, limits: Limits | None = None) -> Conte
         else:
             with bz2.open(path, "rb") as stream:
                 members.read(stream)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError,
+            RuntimeError) as exc:  # zipfile: encrypted or unsupported (NotImplementedError)
         raise refuse(label, f"its archive cannot be read ({type(exc).__name__}: {exc})") from None
     return finish(label, members.meta, members.links, members.names)
 

@@ -41,9 +41,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     or 139) after every test passed, which would fail CI for nothing. All output
     is written by now; the exit status is pytest's own.
     """
-    if _EXIT_STATUS and not hasattr(config, "workerinput"):  # not inside an xdist worker
-        import os
-        import sys
+    import os
+    import sys
+
+    # only when pytest is the program (pytest / python -m pytest), never when another
+    # tool (a mutation tester, an IDE) runs pytest.main() inside its own process
+    launcher = os.path.basename(sys.argv[0]) if sys.argv else ""
+    standalone = launcher in ("pytest", "py.test") or sys.argv[0].endswith(
+        os.path.join("pytest", "__main__.py"))
+    if _EXIT_STATUS and standalone and not hasattr(config, "workerinput"):
 
         sys.stdout.flush()
         sys.stderr.flush()

@@ -700,30 +700,10 @@ def test_info_files_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
 def test_conda_zips_with_data_descriptors_and_utf8_names_are_read(tmp_path: Path) -> None:
     """Written to a pipe, zipfile adds data descriptors (flag 0x08); names may be UTF-8."""
     conda = as_conda(write(tmp_path, spec()))
-    with zipfile.ZipFile(conda) as src:
-        members = [(i.filename, src.read(i)) for i in src.infolist()]
-
-    class Unseekable(io.RawIOBase):
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b: bytes) -> int:  # type: ignore[override]
-            self.data += b
-            return len(b)
-
-    sink = Unseekable()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as out:  # type: ignore[arg-type]
-        for name, data in members:
-            with out.open(name, "w") as fh:
-                fh.write(data)
-        with out.open("notes-é.json", "w") as fh:
-            fh.write(b"{}")
+    members = zip_members(conda)
     streamed = tmp_path / "s" / conda.name
     streamed.parent.mkdir()
-    streamed.write_bytes(bytes(sink.data))
+    streamed.write_bytes(streamed_zip([*members, ("notes-é.json", b"{}")]))
     with zipfile.ZipFile(streamed) as check:
         assert all(i.flag_bits & 0x08 for i in check.infolist())
     contents = check_archive(streamed, "ok")
@@ -880,6 +860,28 @@ def test_parse_size_refuses_unknown_units() -> None:
         parse_size("-1")
 
 
+def streamed_zip(members: list[tuple[str, bytes]]) -> bytes:
+    """A zip written to a pipe (no seeking): every member gets a data descriptor (0x08)."""
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: bytes) -> int:  # type: ignore[override]
+            self.data += b
+            return len(b)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as out:  # type: ignore[arg-type]
+        for name, payload in members:
+            with out.open(name, "w") as fh:
+                fh.write(payload)
+    return bytes(sink.data)
+
+
 def zip_members(conda: Path) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(conda) as src:
         return [(i.filename, src.read(i)) for i in src.infolist()]
@@ -972,23 +974,7 @@ def test_conda_zip_data_descriptor_without_its_signature(tmp_path: Path) -> None
     conda = as_conda(write(tmp_path, spec()))
     members = zip_members(conda)
 
-    class Unseekable(io.RawIOBase):
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b: bytes) -> int:  # type: ignore[override]
-            self.data += b
-            return len(b)
-
-    sink = Unseekable()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as out:  # type: ignore[arg-type]
-        for name, payload in [*members, ("notes.json", b"{}")]:
-            with out.open(name, "w") as fh:
-                fh.write(payload)
-    data = sink.data
+    data = bytearray(streamed_zip([*members, ("notes.json", b"{}")]))
     streamed = tmp_path / "s" / conda.name
     streamed.parent.mkdir()
     streamed.write_bytes(bytes(data))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fstools import stuck_rmdir
 from mambaboot.fsutil import (
     _unescape_mount,
     crossing_mounts,
@@ -199,14 +200,7 @@ def test_a_folder_kept_for_last_that_cannot_go_is_a_leftover(
     tree = tmp_path / "tree"
     (tree / "meta").mkdir(parents=True)
     (tree / "meta" / "creating").write_text("x")
-    real_rmdir = os.rmdir
-
-    def rmdir(path: str | os.PathLike[str]) -> None:
-        if Path(path).name == "meta":
-            raise PermissionError(13, "in use", str(path))
-        real_rmdir(path)
-
-    monkeypatch.setattr(os, "rmdir", rmdir)
+    stuck_rmdir(monkeypatch, "meta")
     assert remove_tree(tree, last=(tree / "meta" / "creating",)) == [tree / "meta", tree]
     assert not (tree / "meta" / "creating").exists()
 

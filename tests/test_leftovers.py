@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fstools import unshare_works
 from sandbox import Sandbox
 
 MM_CMD = ("# cmd: micromamba create --yes --prefix {path} --override-channels -c c "
@@ -120,15 +121,7 @@ def test_remove_refuses_a_path_through_a_symlinked_parent(sandbox: Sandbox, demo
     assert statuses(sandbox)["env"] == "ok"
 
 
-def _unshare_works() -> bool:
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt"],
-                           capture_output=True, check=False)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _unshare_works(),
+@pytest.mark.skipif(not unshare_works(),
                     reason="needs Linux with 'unshare -rm' and mount rights (user namespaces)")
 @pytest.mark.parametrize("kind", ["bind", "tmpfs"])
 def test_remove_never_crosses_a_mount_point(sandbox: Sandbox, demo_channel: Path,

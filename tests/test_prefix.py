@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fstools import stuck_rmdir
 from mambaboot.errors import NotAnEnvironmentError
 from mambaboot.prefix import Prefix, Status, foreign_reason, require_env
 
@@ -240,7 +241,6 @@ def test_each_refusal_is_one_exact_sentence(tmp_path: Path) -> None:
 
 def test_destroy_reports_leftovers_of_the_prefix_and_of_the_parked_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
 
     from mambaboot import fsutil
 
@@ -248,14 +248,7 @@ def test_destroy_reports_leftovers_of_the_prefix_and_of_the_parked_folder(
     (prefix.path / "bin").mkdir()
     prefix.parked_meta.mkdir()
     (prefix.parked_meta / "creating").write_text("pid 1\n")
-    real_rmdir = os.rmdir
-
-    def stuck(path: str | os.PathLike[str]) -> None:
-        if Path(path).name == "bin":
-            raise PermissionError(13, "in use", str(path))
-        real_rmdir(path)
-
-    monkeypatch.setattr(os, "rmdir", stuck)
+    stuck_rmdir(monkeypatch, "bin")
     monkeypatch.setattr(fsutil, "move_aside", lambda *a: False)
     leftovers = prefix.destroy(trash=tmp_path / "trash")
     assert prefix.path / "bin" in leftovers and not prefix.parked_meta.exists()

@@ -8,11 +8,11 @@ message.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from fstools import stuck_rmdir
 from mambaboot import fsutil, remove
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
 from mambaboot.prefix import Prefix, Status
@@ -126,14 +126,7 @@ def test_a_mount_point_inside_is_refused_before_anything_is_deleted(
 def test_a_remove_that_fails_part_way_reports_failure(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(tmp_path / "env")
-    real_rmdir = os.rmdir
-
-    def stuck(path: str | os.PathLike[str]) -> None:
-        if Path(path).name == "bin":
-            raise PermissionError(13, "in use", str(path))
-        real_rmdir(path)
-
-    monkeypatch.setattr(os, "rmdir", stuck)
+    stuck_rmdir(monkeypatch, "bin")
     monkeypatch.setattr(fsutil, "move_aside", lambda *a: False)
     with pytest.raises(MambabootError, match=r"Could not delete .* item"):
         remove_env(env.path)

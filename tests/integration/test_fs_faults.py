@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fstools import unshare_works
 from sandbox import Sandbox, snapshot
 
 NO_MANAGERS = ("--no-managers",)
@@ -38,16 +39,8 @@ def create(sandbox: Sandbox, channel: Path, *extra: str, name: str = "env",
     return sandbox.run("create", name, *NO_MANAGERS, "-c", str(channel), *extra, env=env)
 
 
-def _unshare_works() -> bool:
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt"],
-                           capture_output=True, check=False)
-    return probe.returncode == 0
-
-
 needs_unshare = pytest.mark.skipif(
-    not _unshare_works(), reason="needs Linux with 'unshare -rm' and mount rights "
+    not unshare_works(), reason="needs Linux with 'unshare -rm' and mount rights "
                                  "(user namespaces) for a read-only bind mount")
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import pytest
 
-from sandbox import EngineUnderTest, Sandbox
+from sandbox import EngineUnderTest, Sandbox, real_micromamba
 
 pytest_plugins = ["channel_fixtures"]
 
@@ -63,8 +62,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 
 
 @pytest.fixture(params=["rattler", "micromamba"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           channel_server) -> EngineUnderTest:
+def engine(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> EngineUnderTest:
     """Each engine in turn: the embedded one, and the REAL micromamba from ../shared.
 
     The micromamba binary is served from a 127.0.0.1 mirror through the normal,
@@ -72,19 +71,9 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """
     if request.param == "rattler":
         return EngineUnderTest("rattler", [], {})
-    import subprocess
-
-    from mambaboot.micromamba_binary import current_subdir
-    from micromamba_standin import release_tree
-    from test_micromamba_engine import shared_micromamba
-
-    real = shared_micromamba()
-    if real is None:
+    found = real_micromamba(tmp_path_factory.mktemp("micromamba-mirror"))
+    if found is None:
         pytest.skip("no real micromamba in ../shared (or MAMBABOOT_TEST_MICROMAMBA)")
-    out = subprocess.run([real, "--version"], capture_output=True, text=True, check=True)
-    version = f"{out.stdout.strip().split()[0]}-0"
-    mirror = tmp_path_factory.mktemp("micromamba-mirror")
-    release_tree(mirror, version, current_subdir(), Path(real).read_bytes())
-    server = channel_server(mirror)
-    return EngineUnderTest("micromamba", ["--engine", "micromamba", "--micromamba-version",
-                                          version], {"MAMBABOOT_MICROMAMBA_URL": server.url})
+    engine, server = found
+    request.addfinalizer(server.close)  # type: ignore[attr-defined]
+    return engine

@@ -68,14 +68,16 @@ class Sandbox:
         assert written == [], f"files written outside root and cache: {written}"
 
 
-def demo_env(base: Path, channel: Path, *extra: str) -> tuple[Sandbox, Path]:
+def demo_env(base: Path, channel: Path, *extra: str,
+             engine: EngineUnderTest | None = None) -> tuple[Sandbox, Path]:
     """A real ``demo PYVER`` environment with demo-activate, made through the CLI."""
     from mambaboot.devchannel import PYTHON_VERSION
 
     pyver = ".".join(PYTHON_VERSION.split(".")[:2])
     sandbox = Sandbox.make(base)
+    args = engine.args if engine else []
     sandbox.run("create", "demo", pyver, "-c", str(channel), "--with", "demo-activate", *extra,
-                check=True)
+                *args, env=engine.env(sandbox.env) if engine else None, check=True)
     return sandbox, sandbox.root / ("demo_" + pyver.replace(".", "_"))
 
 
@@ -87,3 +89,26 @@ class EngineUnderTest:
 
     def env(self, base: dict[str, str]) -> dict[str, str]:
         return {**base, **self.extra_env}
+
+
+def real_micromamba(mirror: Path) -> tuple[EngineUnderTest, object] | None:
+    """The real micromamba from ../shared served from a 127.0.0.1 release mirror.
+
+    Returns the engine and the server (close it when done), or None when no real
+    binary is available. The binary goes through the normal sha256-checked fetch.
+    """
+    from mambaboot.devchannel import ChannelServer
+    from mambaboot.micromamba_binary import current_subdir
+    from micromamba_standin import release_tree
+    from test_micromamba_engine import shared_micromamba
+
+    real = shared_micromamba()
+    if real is None:
+        return None
+    out = subprocess.run([real, "--version"], capture_output=True, text=True, check=True)
+    version = f"{out.stdout.strip().split()[0]}-0"
+    release_tree(mirror, version, current_subdir(), Path(real).read_bytes())
+    server = ChannelServer(mirror)
+    engine = EngineUnderTest("micromamba", ["--engine", "micromamba", "--micromamba-version",
+                                            version], {"MAMBABOOT_MICROMAMBA_URL": server.url})
+    return engine, server

@@ -4,6 +4,7 @@ moving its root (which has spaces and non-ASCII characters)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,22 +12,35 @@ from test_scripts_batch import run_cycle, windows_entries
 from test_scripts_posix import activate_and_deactivate, same
 
 from mambaboot.devchannel import PYTHON_VERSION
-from sandbox import Sandbox, demo_env
+from sandbox import Sandbox, demo_env, real_micromamba
 from wine import Wine
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
+@pytest.fixture(scope="module", params=["rattler", "micromamba"])
+def made(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         demo_channel: Path) -> Iterator[tuple[Sandbox, Path]]:
+    """One real env per engine (the micromamba one with the real binary from ../shared)."""
+    engine, server = None, None
+    if request.param == "micromamba":
+        found = real_micromamba(tmp_path_factory.mktemp("micromamba-mirror"))
+        if found is None:
+            pytest.skip("no real micromamba in ../shared (or MAMBABOOT_TEST_MICROMAMBA)")
+        engine, server = found
     templates = tmp_path_factory.mktemp("templates")
     (templates / "__home__").mkdir(parents=True)
     (templates / "__home__" / "settings.ini").write_text("[x]\n")
     (templates / "bin").mkdir()
     (templates / "bin" / "python").write_text("not the engine's python")
-    return demo_env(tmp_path_factory.mktemp("realenv"), demo_channel,
-                    "--template", str(templates / "__home__"), "--template", str(templates / "bin"))
+    try:
+        yield demo_env(tmp_path_factory.mktemp("realenv"), demo_channel,
+                       "--template", str(templates / "__home__"),
+                       "--template", str(templates / "bin"), engine=engine)
+    finally:
+        if server is not None:
+            server.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -12,17 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Sandbox
+from sandbox import EngineUnderTest, Sandbox
 
 STAGES = ["solve", "download", "link", "install", "verify"]
 
 
 def start_create(sandbox: Sandbox, name: str, channel: Path, stage: str, pause: Path,
-                 *extra: str) -> subprocess.Popen[str]:
-    env = {**sandbox.env, "MAMBABOOT_TEST_PAUSE_AT": stage, "MAMBABOOT_TEST_PAUSE_FILE": str(pause)}
+                 *extra: str, engine: EngineUnderTest | None = None) -> subprocess.Popen[str]:
+    env = {**(engine.env(sandbox.env) if engine else sandbox.env),
+           "MAMBABOOT_TEST_PAUSE_AT": stage, "MAMBABOOT_TEST_PAUSE_FILE": str(pause)}
     return subprocess.Popen(
         [sys.executable, "-m", "mambaboot", "create", name, "--no-managers", "--with",
-         "demo-tool", "-c", str(channel), *extra],
+         "demo-tool", "-c", str(channel), *extra, *(engine.args if engine else [])],
         env=env, cwd=sandbox.base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
 
@@ -45,10 +46,11 @@ def statuses(sandbox: Sandbox) -> dict[str, str]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_create_is_never_usable_and_is_replaced(
         sandbox: Sandbox, demo_channel: Path, tmp_path: Path, stage: str,
-        sig: signal.Signals) -> None:
+        sig: signal.Signals, engine: EngineUnderTest) -> None:
     cache = tmp_path / "cold cache"  # a cold cache, so 'download' really downloads
     pause = tmp_path / "paused"
-    proc = start_create(sandbox, "k", demo_channel, stage, pause, "--cache", str(cache))
+    proc = start_create(sandbox, "k", demo_channel, stage, pause, "--cache", str(cache),
+                        engine=engine)
     wait_for(pause, proc)
     os.killpg(proc.pid, sig)  # like Ctrl-C in a terminal: the whole process group
     proc.communicate(timeout=60)
@@ -63,7 +65,7 @@ def test_interrupted_create_is_never_usable_and_is_replaced(
     assert sandbox.run("verify", "k").returncode == 1
     # the next create of the same name succeeds, from the same cache, and works
     sandbox.run("create", "k", "--no-managers", "--with", "demo-tool", "-c", str(demo_channel),
-                "--cache", str(cache), check=True)
+                "--cache", str(cache), *engine.args, env=engine.env(sandbox.env), check=True)
     assert statuses(sandbox)["k"] == "ok"
     assert sandbox.run("verify", "k").returncode == 0
 

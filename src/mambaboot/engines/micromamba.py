@@ -38,6 +38,7 @@ from mambaboot.locations import Cache
 from mambaboot.micromamba_binary import MICROMAMBA_VERSION, BinaryInfo, ensure
 from mambaboot.prefix import META_DIR, Prefix
 from mambaboot.spec import CreateRequest
+from mambaboot.testhooks import hook
 
 TAIL_LINES = 15
 #: User-level directories pointed into the cache for the child (see module docstring).
@@ -115,6 +116,7 @@ class MicromambaEngine(Engine):
         #    checks as the embedded engine: micromamba links what we unpacked and
         #    checked, never an archive read by a second reader); 3. link offline.
         progress("solve-start", {"engine": "micromamba"})
+        hook("solve")
         planned = _plan(create_argv(info.path, prefix, request.channels, request.specs,
                                     root_prefix, offline=request.offline, plan=True), env, log)
         from mambaboot.engines.rattler import run_worker
@@ -124,6 +126,8 @@ class MicromambaEngine(Engine):
                             progress)
         argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
                            offline=True)
+        hook("install")
+        hook("link")
         with _vacated(prefix):
             code, tail = _run_logged(argv, env, log, progress, append=True)
         if code != 0:

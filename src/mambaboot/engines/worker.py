@@ -289,6 +289,7 @@ async def vet_planned(req: dict[str, Any], emit: Events) -> None:
     """
     records = [PlannedRecord(d) for d in req["records"]]
     emit("solved", count=len(records))
+    hook("download")  # the planned packages are fetched and unpacked from here on
     _local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
                            limits=_limits(req), progress=emit.relay)
     emit("done", records=[], engine_version=rattler_version(), channels=[],

@@ -217,7 +217,7 @@ def check_layout(root: Path, cache: Cache, prefix: Path | None = None) -> None:
         if _inside(real_root, real):
             raise UsageError(
                 f"The environments root {root} is the {what} {path} or inside it; "
-                f"keep them apart: {_FIX[what]} or choose another folder with --root.")
+                "keep them apart: choose another folder with --cache or with --root.")
         if real_root in real.parents and not real.relative_to(real_root).parts[0].startswith("."):
             raise UsageError(
                 f"The {what} {path} is inside the environments root {root}, where an "

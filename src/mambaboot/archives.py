@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
@@ -108,34 +109,54 @@ def _copy_verified(source: Path, want: Wanted, dest: Path, where: str,
     return dest
 
 
-def _download_verified(url: str, want: Wanted, dest: Path,
+def _download_verified(url: str, want: Wanted, dest: Path, *,
                        against: str = "the lockfile",
-                       progress: ProgressCallback = no_progress) -> Path:
-    import httpx
+                       progress: ProgressCallback = no_progress,
+                       client: Any = None) -> Path:
+    """Fetch one archive through the one HTTP path (``engines/download.py``).
 
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-    digest = hashlib.sha256()
+    Retries with backoff on connection errors, timeouts, 5xx and cut-short
+    bodies (resumed with Range when the server allows), honours HTTPS_PROXY,
+    SSL_CERT_FILE / the OS trust store and MAMBABOOT_HTTP_*; the file is renamed
+    into the cache only when its sha256 is the expected one.
+    """
+    from mambaboot.engines.download import (
+        ChecksumError,
+        DownloadError,
+        HttpSettings,
+        download_verified,
+        make_client,
+    )
+
+    settings = HttpSettings.from_env()
+    own = client is None
+    client = client or make_client(settings)
+    seen = [0]
+
+    def relay(event: str, data: dict[str, Any]) -> None:
+        if event == "download-progress":  # cumulative per transfer -> increments
+            done = int(data.get("completed") or 0)
+            if done > seen[0]:
+                progress("fetch-bytes", {"n": done - seen[0]})
+            seen[0] = done
+        elif event == "download-retry":
+            progress(event, data)
+
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
-            if resp.status_code != 200:
-                raise MambabootError(
-                    f"Downloading {want.file_name} failed (HTTP {resp.status_code} from {url}); "
-                    "check the channel URL or use --offline with a filled cache.")
-            with tmp.open("wb") as out:
-                for chunk in resp.iter_bytes(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    progress("fetch-bytes", {"n": len(chunk)})
-        if digest.hexdigest() != want.sha256:
-            raise _mismatch(want, digest.hexdigest(), url, against)
-        os.replace(tmp, dest)
-        progress("fetched", {"name": want.name})
-    except httpx.HTTPError as exc:
+        download_verified(url, dest, expected_sha256=want.sha256, client=client,
+                          settings=settings, progress=relay)
+    except ChecksumError as exc:
+        got = re.search(r"got ([0-9a-f]{64})", exc.message)
+        raise _mismatch(want, got.group(1) if got else "another digest", url, against) from None
+    except DownloadError as exc:
+        reason = exc.message.split("; ", 1)[0].rstrip(".")
         raise MambabootError(
-            f"Downloading {want.file_name} from {url} failed ({exc}); check the network or use "
-            "--offline with a filled cache.") from None
+            f"{reason} ({want.file_name}); check the channel URL, the network and HTTPS_PROXY, "
+            "or use --offline with a filled cache.") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if own:
+            client.close()
+    progress("fetched", {"name": want.name})
     return dest
 
 
@@ -220,9 +241,14 @@ def _download_all(wanted: list[Wanted], pkgs: Path, against: str,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_DOWNLOADS, len(wanted))) as pool:
+    from mambaboot.engines.download import HttpSettings, make_client
+
+    # one client (connection pool, proxies, trust store) shared by the threads
+    with make_client(HttpSettings.from_env()) as client, ThreadPoolExecutor(
+            max_workers=min(PARALLEL_DOWNLOADS, len(wanted))) as pool:
         futures = {w.name: pool.submit(_download_verified, w.url, w, pkgs / w.file_name,
-                                       against, progress) for w in wanted}
+                                       against=against, progress=progress, client=client)
+                   for w in wanted}
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -193,3 +193,26 @@ def test_staging_left_by_a_dead_worker_is_swept(
                 check=True)
     assert not leftover.exists()
     assert alive.exists()
+
+
+def test_archive_downloads_survive_a_flaky_channel(
+        sandbox: Sandbox, demo_channel: Path, channel_server, tmp_path: Path) -> None:
+    """The package archives take the same retrying path as every other download."""
+    server = channel_server(demo_channel)
+    for archive in ("python-*", "pip-*", "demo-tool-*", "libdemo-*"):
+        server.faults.fail(f"*/{archive}", status=503, times=1)  # once per archive
+    server.faults.truncate("*/libdemo-2.0-*", after_bytes=100, times=1)  # cut short once
+    proc = sandbox.run("create", "flaky", "--no-managers", "--with", "demo-tool",
+                       "-c", server.url, "--cache", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr
+    assert server.count("*/python-*") >= 2 and server.count("*/libdemo-2.0-*") >= 3  # retried
+    assert sandbox.run("verify", "flaky").returncode == 0
+    # and a channel that keeps failing is one sentence naming the archive, after retries
+    server.faults.clear()
+    server.faults.fail("*/demo-tool-*", status=503, times=None)
+    env = {**sandbox.env, "MAMBABOOT_HTTP_RETRIES": "1"}
+    proc = sandbox.run("create", "down", "--no-managers", "--with", "demo-tool",
+                       "-c", server.url, "--cache", str(tmp_path / "cache2"), env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "demo-tool-1.0" in proc.stderr and "after 2 attempts" in proc.stderr, proc.stderr
+    assert not (sandbox.root / "down").exists()

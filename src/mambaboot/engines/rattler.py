@@ -31,6 +31,9 @@ from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import HOOK_VARS
 
 MAX_DETAIL_LINES = 12
+#: The worker downloads archives: the user's HTTP settings must reach it
+#: (MAMBA* variables are scrubbed otherwise).
+HTTP_VARS = ("MAMBABOOT_HTTP_TIMEOUT", "MAMBABOOT_HTTP_RETRIES")
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +78,7 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOu
     proc = subprocess.Popen(
         [sys.executable, "-m", "mambaboot.engines.worker", str(os.getpid())],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, encoding="utf-8", env=scrubbed_environ(keep=HOOK_VARS),
+        text=True, encoding="utf-8", env=scrubbed_environ(keep=(*HOOK_VARS, *HTTP_VARS)),
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     # stderr is drained in a thread: read only at the end, a worker writing more

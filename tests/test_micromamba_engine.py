@@ -284,3 +284,19 @@ def test_a_micromamba_env_is_locked_bundled_and_rebuilt_like_any_other(
 
     assert package_set(sandbox.root / "rebuilt") == package_set(prefix)
     assert sandbox.run("verify", "rebuilt").returncode == 0
+
+
+def test_micromamba_would_run_post_link_scripts_so_they_need_the_flag(
+        sandbox: Sandbox, demo_channel: Path, micromamba_engine: MicromambaUnderTest) -> None:
+    """micromamba has no switch to skip post-link scripts: such a package is refused."""
+    if micromamba_engine.kind != "real":
+        pytest.skip("the stand-in links with the embedded engine, which skips scripts anyway")
+    proc = create(sandbox, micromamba_engine, demo_channel, "--no-managers",
+                  "--with", "demo-postlink")
+    assert proc.returncode == 1 and "demo-postlink" in proc.stderr
+    assert "post-link script" in proc.stderr and "--allow-link-scripts" in proc.stderr
+    assert not (sandbox.root / ENVDIR).exists()
+    proc = create(sandbox, micromamba_engine, demo_channel, "--no-managers",
+                  "--with", "demo-postlink", "--allow-link-scripts")
+    assert proc.returncode == 0, proc.stderr
+    assert (sandbox.root / ENVDIR / "share" / "demo-postlink" / "ran.txt").exists()

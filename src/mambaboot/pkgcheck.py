@@ -206,7 +206,7 @@ def _json(label: str, meta: Mapping[str, bytes], name: str) -> Any:
         return None
     try:
         return json.loads(meta[name])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         raise refuse(label, f"its {name} is not valid JSON") from None
 
 

@@ -327,3 +327,31 @@ def test_clobbered_files_are_named_and_recorded(sandbox: Sandbox, demo_channel: 
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "clobbers" in verified.stdout and path in verified.stdout
     assert "intruder-1.0" in verified.stdout
+
+
+def test_a_site_packages_path_that_leaves_the_prefix_is_refused(
+        sandbox: Sandbox, demo_channel: Path, engine: EngineUnderTest) -> None:
+    """repodata's python_site_packages_path decides where noarch: python files land."""
+    base = sandbox.base
+    (base / "target").mkdir()
+    channel = base / "channel"
+    (channel / "linux-64").mkdir(parents=True)
+    [python] = demo_channel.glob("linux-64/python-*.tar.bz2")
+    shutil.copy(python, channel / "linux-64")
+    write_package(PackageSpec("evilnoarch", "1.0", noarch="python", depends=["python"],
+                              files={"site-packages/evil_np.py": b"print('pwned')\n"}), channel)
+    index_channel(channel)
+    repodata_path = channel / "linux-64" / "repodata.json"
+    repodata = json.loads(repodata_path.read_text())
+    for record in repodata["packages"].values():
+        if record["name"] == "python":
+            record["python_site_packages_path"] = "../../target/sp"
+    repodata_path.write_text(json.dumps(repodata))
+    before = tree_state(base, skip=sandbox.root)
+    proc = sandbox.run("create", "env", "--no-managers", "--no-pip", "-c", str(channel),
+                       "--with", "evilnoarch", *engine.args, env=engine.env(sandbox.env))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "python_site_packages_path" in proc.stderr and "'..'" in proc.stderr
+    assert list((base / "target").rglob("*")) == []
+    assert tree_state(base, skip=sandbox.root) == before
+    assert not (sandbox.root / "env").exists()

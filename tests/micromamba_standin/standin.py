@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FLAGS = {"--yes", "-y", "--override-channels", "--no-rc", "--offline", "--dry-run", "--json"}
+FLAGS = {"--yes", "-y", "--override-channels", "--no-rc", "--offline", "--dry-run", "--json",
+         "--no-pyc"}
 VALUED = {"--prefix": "prefix", "-p": "prefix", "--root-prefix": "root_prefix",
           "-r": "root_prefix", "-c": "channels", "--channel": "channels"}
 

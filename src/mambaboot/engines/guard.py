@@ -46,6 +46,7 @@ from mambaboot.pkgcheck import (
     UnsafePackageError,
     check_extracted,
     check_identity,
+    check_path,
     check_same_names,
     check_transaction,
     refuse,
@@ -111,6 +112,10 @@ def _layout(records: list[Any]) -> Layout:
     for record in records:
         if record.name.normalized == "python":
             path = getattr(record, "python_site_packages_path", None)
+            if path:
+                # the channel says where noarch: python files go: the engine honours it,
+                # so it must be a plain relative path inside the prefix like any other
+                check_path(str(record.file_name), str(path), "python_site_packages_path")
             return Layout.for_python(str(record.version), str(path) if path else None)
     return Layout.for_python(None)
 

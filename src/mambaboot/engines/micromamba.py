@@ -122,8 +122,8 @@ class MicromambaEngine(Engine):
         from mambaboot.engines.rattler import run_worker
 
         vetted = run_worker({"op": "vet", "records": planned, "pkgs_dir": str(cache.pkgs),
-                             "offline": request.offline, "limits": dict(request.limits)},
-                            progress)
+                             "offline": request.offline, "limits": dict(request.limits),
+                             "allow_link_scripts": request.allow_link_scripts}, progress)
         argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
                            offline=True)
         hook("install")

@@ -60,7 +60,7 @@ from mambaboot.engines.guard import vet
 from mambaboot.engines.rattler import rattler_version
 from mambaboot.errors import MambabootError
 from mambaboot.pkgarchive import Limits
-from mambaboot.pkgcheck import Clobber
+from mambaboot.pkgcheck import Clobber, refuse
 from mambaboot.testhooks import hook
 
 
@@ -290,11 +290,26 @@ async def vet_planned(req: dict[str, Any], emit: Events) -> None:
     records = [PlannedRecord(d) for d in req["records"]]
     emit("solved", count=len(records))
     hook("download")  # the planned packages are fetched and unpacked from here on
-    _local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
+    pkgs = Path(req["pkgs_dir"])
+    _local, clobbers = vet(records, pkgs, offline=bool(req.get("offline")),
                            limits=_limits(req), progress=emit.relay)
+    if not req.get("allow_link_scripts"):
+        _refuse_link_scripts(records, pkgs)
     emit("done", records=[], engine_version=rattler_version(), channels=[],
          clobbers=[{"path": c.path, "packages": list(c.packages), "installed": None}
                    for c in clobbers])
+
+
+def _refuse_link_scripts(records: list[PlannedRecord], pkgs: Path) -> None:
+    """micromamba always runs post-link scripts (it has no switch to skip them)."""
+    for record in records:
+        dist = record.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        name = record.name.normalized
+        for script in (f"bin/.{name}-post-link.sh", f"Scripts/.{name}-post-link.bat"):
+            if (pkgs / dist / script).exists():
+                raise refuse(record.file_name, f"it has a post-link script ({script}), which "
+                             "micromamba always runs; pass --allow-link-scripts to allow it, or "
+                             "use the embedded engine, which skips link scripts")
 
 
 OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock,

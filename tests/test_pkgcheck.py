@@ -1003,3 +1003,12 @@ def test_conda_with_an_encrypted_tarball_is_refused(tmp_path: Path) -> None:
     message = refused(conda, "is encrypted")
     assert message.startswith("Refused the package evil-1.0: its archive cannot be read "
                               f"(RuntimeError: File <ZipInfo filename='pkg-{stem}.tar.zst'")
+
+
+def test_metadata_nested_too_deep_is_a_refusal_not_a_crash() -> None:
+    from mambaboot.pkgcheck import check_metadata
+
+    meta = {"info/index.json": b'{"name": "evil", "version": "1.0", "build": "0"}',
+            "info/files": b"lib/ok.txt\n", "info/link.json": b"[" * 200_000 + b"]" * 200_000}
+    with pytest.raises(UnsafePackageError, match=r"evil-1.0: its info/link.json is not valid"):
+        check_metadata("evil-1.0", meta)

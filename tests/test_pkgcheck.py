@@ -1012,3 +1012,23 @@ def test_metadata_nested_too_deep_is_a_refusal_not_a_crash() -> None:
             "info/files": b"lib/ok.txt\n", "info/link.json": b"[" * 200_000 + b"]" * 200_000}
     with pytest.raises(UnsafePackageError, match=r"evil-1.0: its info/link.json is not valid"):
         check_metadata("evil-1.0", meta)
+
+
+def test_on_case_insensitive_file_systems_case_only_differences_are_one_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mambaboot import pkgcheck
+
+    up = Contents("a", ["lib/Dir"], {"lib/Dir": ".."})
+    through = Contents("b", ["lib/dir/x"], {})
+    tools = [Contents("c", ["bin/Tool"], {}), Contents("d", ["bin/tool"], {})]
+    monkeypatch.setattr(pkgcheck, "CASE_INSENSITIVE", False)
+    check_transaction([up, through])  # ext4: two different folders
+    assert check_transaction(tools) == []
+    monkeypatch.setattr(pkgcheck, "CASE_INSENSITIVE", True)
+    with pytest.raises(UnsafePackageError, match=r"b: it writes lib/dir/x through the symlink"):
+        check_transaction([up, through])
+    [clobber] = check_transaction(tools)
+    assert clobber.packages == ("c", "d")
+    nfd = Contents("e", ["share/cafe\u0301"], {})
+    nfc = Contents("f", ["share/caf\u00e9"], {})
+    assert [c.packages for c in check_transaction([nfd, nfc])] == [("e", "f")]

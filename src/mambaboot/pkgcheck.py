@@ -347,9 +347,28 @@ class Layout:
         return entries, {self.place(p): t for p, t in pkg.links.items()}
 
 
+#: macOS and Windows file systems usually ignore case (and macOS Unicode
+#: normalisation): there ``lib/Dir`` and ``lib/dir/x`` are one folder.
+CASE_INSENSITIVE = sys.platform in ("darwin", "win32")
+
+
+def _as_on_disk(path: str) -> str:
+    """The name the file system will actually use, on a case-insensitive one."""
+    if not CASE_INSENSITIVE:
+        return path
+    import unicodedata
+
+    return unicodedata.normalize("NFC", path).casefold()
+
+
 def check_transaction(packages: list[Contents], layout: Layout | None = None) -> list[Clobber]:
     """The packages together: no escaping or written-through symlink across packages,
-    nothing at mambaboot's own paths; return every path more than one package ships."""
+    nothing at mambaboot's own paths; return every path more than one package ships.
+
+    Paths are compared as the file system will see them: on a case-insensitive
+    one, ``lib/Dir`` (a symlink) and ``lib/dir/x`` are the same folder, and
+    ``bin/Tool`` and ``bin/tool`` are one file shipped twice.
+    """
     layout = layout or Layout()
     links: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -357,6 +376,8 @@ def check_transaction(packages: list[Contents], layout: Layout | None = None) ->
     shippers: dict[str, list[str]] = {}
     for pkg in packages:
         entries, pkg_links = layout.installed(pkg)
+        entries = [_as_on_disk(e) for e in entries]
+        pkg_links = {_as_on_disk(k): _as_on_disk(t) for k, t in pkg_links.items()}
         for path in entries:
             if path.split("/", 1)[0] in RESERVED_TOP:
                 raise refuse(pkg.label, f"it ships {path}, a path mambaboot keeps for itself in "

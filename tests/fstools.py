@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mambaboot.prefix import Prefix
+
 
 def unshare_works() -> bool:
     """Whether this machine lets us mount in a private namespace (``unshare -rm``)."""
@@ -34,3 +36,25 @@ def stuck_rmdir(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         real_rmdir(path)
 
     monkeypatch.setattr(os, "rmdir", rmdir)
+
+
+@pytest.fixture(autouse=True)
+def scratch_cwd(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this.
+
+    Autouse in every module that imports it.
+    """
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+def make_env(path: Path, *, creating: bool = False, with_bin: bool = False) -> Prefix:
+    """A minimal environment mambaboot would call its own (manifest, optional marker)."""
+    prefix = Prefix(path)
+    prefix.write_manifest({"name": path.name})
+    if with_bin:
+        (path / "bin").mkdir()
+        (path / "bin" / "python").write_text("#!/bin/sh\n")
+    if creating:
+        prefix.creating_marker.write_text("pid 1\n")
+    return prefix

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fstools import stuck_rmdir
+from fstools import make_env, scratch_cwd, stuck_rmdir  # noqa: F401 - scratch_cwd: autouse
 from mambaboot.errors import NotAnEnvironmentError
 from mambaboot.prefix import Prefix, Status, foreign_reason, require_env
 
@@ -14,21 +14,6 @@ MM_HISTORY = ("==> 2024-05-01 10:00:00 <==\n"
               "# cmd: micromamba create --yes --prefix {path} --override-channels -c c "
               "--no-rc --root-prefix /cache/micromamba/root python\n"
               "# conda version: 3.8.0\n+c::python-3.12.0-0\n")
-
-
-@pytest.fixture(autouse=True)
-def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-
-
-def make_env(path: Path, *, creating: bool = False) -> Prefix:
-    prefix = Prefix(path)
-    prefix.write_manifest({"name": path.name})
-    if creating:
-        prefix.creating_marker.write_text("pid 1\n")
-    return prefix
 
 
 def parked_create(path: Path, history: str | None = MM_HISTORY) -> Prefix:

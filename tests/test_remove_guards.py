@@ -12,28 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from fstools import stuck_rmdir
+from fstools import make_env as fstools_make_env
+from fstools import scratch_cwd, stuck_rmdir  # noqa: F401 - scratch_cwd: autouse
 from mambaboot import fsutil, remove
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
 from mambaboot.prefix import Prefix, Status
 from mambaboot.remove import remove_env
 
 
-@pytest.fixture(autouse=True)
-def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-
-
 def make_env(path: Path, *, creating: bool = False) -> Prefix:
-    prefix = Prefix(path)
-    prefix.write_manifest({"name": path.name})
-    (path / "bin").mkdir()
-    (path / "bin" / "python").write_text("#!/bin/sh\n")
-    if creating:
-        prefix.creating_marker.write_text("pid 1\n")
-    return prefix
+    """An environment with a bin/ folder (what remove's walks have to go through)."""
+    return fstools_make_env(path, creating=creating, with_bin=True)
 
 
 @pytest.fixture(autouse=True)

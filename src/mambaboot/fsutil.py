@@ -11,9 +11,7 @@ import contextlib
 import os
 import re
 import stat
-import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -67,6 +65,8 @@ def unlink_link(path: Path) -> None:
 def link_dir(link: Path, target: Path) -> None:
     """Symlink on POSIX; a directory junction on Windows (no admin rights needed)."""
     if IS_WINDOWS:  # pragma: no cover - exercised on Windows only
+        import subprocess  # Windows junctions only: kept off the import path of `run`
+
         subprocess.run(["cmd", "/d", "/c", "mklink", "/J", str(link), str(target)],
                        check=True, capture_output=True)
     else:
@@ -118,23 +118,30 @@ def crossing_mounts(root: Path, mounts: frozenset[str] | None = None) -> Path | 
     inside = sorted(m for m in mounts if m == base or m.startswith(os.path.join(base, "")))
     if inside:
         return Path(inside[0])
+    for entry in walk(root):
+        if not entry.is_dir(follow_symlinks=False) or is_link(Path(entry.path)):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_dev != root_dev:
+                return Path(entry.path)
+        except OSError:
+            continue
+    return None
+
+
+def walk(root: Path) -> Iterator[os.DirEntry[str]]:
+    """Every entry below ``root``, depth first; links and junctions are yielded, never
+    entered, and unreadable folders are skipped (the walks that measure or check a tree)."""
     stack = [str(root)]
     while stack:
-        folder = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = list(os.scandir(stack.pop()))
         except OSError:
             continue
         for entry in entries:
-            if not entry.is_dir(follow_symlinks=False) or is_link(Path(entry.path)):
-                continue
-            try:
-                if entry.stat(follow_symlinks=False).st_dev != root_dev:
-                    return Path(entry.path)
-            except OSError:
-                continue
-            stack.append(entry.path)
-    return None
+            yield entry
+            if entry.is_dir(follow_symlinks=False) and not is_link(Path(entry.path)):
+                stack.append(entry.path)
 
 
 def remove_tree(root: Path, *, trash: Path | None = None,
@@ -256,7 +263,7 @@ def move_aside(path: Path, trash: Path) -> bool:
     """Rename a locked file into the trash folder (Windows allows renaming open files)."""
     try:
         trash.mkdir(parents=True, exist_ok=True)
-        os.replace(path, trash / f"{uuid.uuid4().hex}-{path.name}")
+        os.replace(path, trash / f"{os.urandom(8).hex()}-{path.name}")
     except OSError:
         return False
     return True
@@ -266,23 +273,13 @@ def tree_size(root: Path) -> tuple[int, int]:
     """(bytes, files) of a tree, counting each hard-linked inode once and not following links."""
     seen: set[tuple[int, int]] = set()
     total = files = 0
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
+    for entry in walk(root):
+        if entry.is_symlink() or entry.is_dir(follow_symlinks=False):
             continue
-        for entry in entries:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-                continue
-            st = entry.stat(follow_symlinks=False)
-            files += 1
-            key = (st.st_dev, st.st_ino)
-            if key not in seen:
-                seen.add(key)
-                total += st.st_size
+        st = entry.stat(follow_symlinks=False)
+        files += 1
+        key = (st.st_dev, st.st_ino)
+        if key not in seen:
+            seen.add(key)
+            total += st.st_size
     return total, files

@@ -16,7 +16,6 @@ from enum import Enum
 from pathlib import Path
 
 from mambaboot.errors import NotAnEnvironmentError
-from mambaboot.quoting import for_shell
 
 META_DIR = ".mambaboot"
 MANIFEST = "env.json"
@@ -197,6 +196,8 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
     if status is Status.INCOMPLETE:
         if allow_incomplete:
             return prefix
+        from mambaboot.quoting import for_shell  # an error path: `run` stays light
+
         raise NotAnEnvironmentError(
             f"{path} is a failed or unfinished create; run 'mambaboot create' again to replace it "
             f"or 'mambaboot remove {for_shell(path)}' to delete it."

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
-from mambaboot.fsutil import crossing_mounts, is_link, reporting_deletions, unlink_link
+from mambaboot.fsutil import crossing_mounts, is_link, reporting_deletions, unlink_link, walk
 from mambaboot.locking import env_lock
 from mambaboot.prefix import require_env
 from mambaboot.results import RemoveResult
@@ -139,17 +139,5 @@ def _reported(path: Path, progress: ProgressCallback | None) -> Iterator[None]:
 
 def count_files(root: Path) -> int:
     """Files and links under ``root``, entering no link (the total a remove's bar counts to)."""
-    count = 0
-    stack = [str(root)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            junction = getattr(entry, "is_junction", bool)  # DirEntry.is_junction: Python 3.12
-            if entry.is_dir(follow_symlinks=False) and not junction():
-                stack.append(entry.path)
-            else:
-                count += 1
-    return count
+    return sum(1 for entry in walk(root)
+               if not entry.is_dir(follow_symlinks=False) or is_link(Path(entry.path)))

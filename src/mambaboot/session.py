@@ -67,6 +67,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             progress("scan", {})
             scan_prefix(prefix_path)
             progress("finishing", {})
+            clobbers = _name_winners(prefix_path, outcome.clobbers)
             condaenv.prepare(prefix_path, outcome.records, request.specs,
                              list(outcome.channels or request.channels),
                              command=f"mambaboot create {request.name}"
@@ -90,7 +91,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                 "engine_version": outcome.engine_version, "platform": _platform(),
                 "python_version": python_version, "package_count": len(outcome.records),
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "mambaboot_version": __version__, "clobbers": outcome.clobbers,
+                "mambaboot_version": __version__, "clobbers": clobbers,
             })
             prefix.creating_marker.unlink()
     return CreateResult(
@@ -98,7 +99,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         package_count=len(outcome.records), engine=backend.name,
         engine_version=outcome.engine_version, channels=outcome.channels or request.channels,
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
-        written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(outcome.clobbers),
+        written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(clobbers),
     )
 
 
@@ -139,6 +140,23 @@ def _partial_prefix(prefix: Prefix) -> Iterator[None]:
         if leftovers and isinstance(exc, MambabootError):
             exc.details = ((exc.details or "") + f"\ncould not remove: {leftovers[0]}").strip()
         raise
+
+
+def _name_winners(prefix: Path, clobbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add which package's file each engine left at a clobbered path, from conda-meta.
+
+    Engines decide differently (rattler keeps one and records the others under
+    ``__clobbers__/``); conda-meta, the engine's own record, says who won.
+    """
+    if not clobbers:
+        return []
+    owner: dict[str, str] = {}
+    for record in (prefix / "conda-meta").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(record.read_text(encoding="utf-8"))
+            for path in data.get("files", []):
+                owner[path] = str(data.get("fn") or record.stem)
+    return [{**c, "installed": owner.get(c["path"])} for c in clobbers]
 
 
 def _drop_cache_tag(prefix: Path) -> None:

@@ -149,7 +149,7 @@ class MicromambaEngine(Engine):
                              "channels": list(request.channels)}, progress)
         return InstallOutcome(self.name, info.version, locked.records,
                               channels=tuple(request.channels),
-                              clobbers=_winners(prefix, vetted.clobbers))
+                              clobbers=vetted.clobbers)
 
 
 def _plan(argv: list[str], env: dict[str, str], log: Path) -> list[dict[str, Any]]:
@@ -191,19 +191,6 @@ def _require_planned(prefix: Path, planned: list[dict[str, Any]], log: Path) -> 
         raise EngineError(
             f"micromamba linked {'-'.join(extra[0])}, which was not in its plan and so was "
             f"never checked; nothing is kept, see {log} and retry.")
-
-
-def _winners(prefix: Path, clobbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Name the package whose file the engine left in place at each clobbered path."""
-    if not clobbers:
-        return []
-    owner: dict[str, str] = {}
-    for record in (prefix / "conda-meta").glob("*.json"):
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(record.read_text(encoding="utf-8"))
-            for path in data.get("files", []):
-                owner[path] = str(data.get("fn") or record.stem)
-    return [{**c, "installed": owner.get(c["path"])} for c in clobbers]
 
 
 def _run_logged(argv: list[str], env: dict[str, str], log: Path,

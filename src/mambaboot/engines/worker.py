@@ -218,26 +218,6 @@ def _limits(req: dict[str, Any]) -> Limits:
     return Limits(**{k: int(v) for k, v in given.items() if k in Limits.__dataclass_fields__})
 
 
-def _clobber_report(records: list[rattler.RepoDataRecord], prefix: Path,
-                    clobbers: list[Clobber]) -> list[dict[str, Any]]:
-    """Each path shipped twice, with the package whose file the engine left in place.
-
-    rattler keeps one file and records the others' under ``__clobbers__/``;
-    which one won is read back from conda-meta, the engine's own record.
-    """
-    if not clobbers:
-        return []
-    dists = {f"{r.name.normalized}-{r.version}-{r.build}": r.file_name for r in records}
-    owner: dict[str, str] = {}
-    for dist, file_name in dists.items():
-        with contextlib.suppress(OSError, ValueError):
-            meta = json.loads((prefix / "conda-meta" / f"{dist}.json").read_text("utf-8"))
-            for path in meta.get("files", []):
-                owner[path] = file_name
-    return [{"path": c.path, "packages": list(c.packages), "installed": owner.get(c.path)}
-            for c in clobbers]
-
-
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
             emit: Events, clobbers: list[Clobber] | None = None) -> None:
     prefix = Path(req["prefix"])
@@ -246,7 +226,8 @@ def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dic
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockops.write_lock(records, channels, lock)
     emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
-         channels=channels, clobbers=_clobber_report(records, prefix, clobbers or []))
+         channels=channels, clobbers=[{"path": c.path, "packages": list(c.packages)}
+                                      for c in clobbers or []])
 
 
 async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
@@ -296,8 +277,7 @@ async def vet_planned(req: dict[str, Any], emit: Events) -> None:
     if not req.get("allow_link_scripts"):
         _refuse_link_scripts(records, pkgs)
     emit("done", records=[], engine_version=rattler_version(), channels=[],
-         clobbers=[{"path": c.path, "packages": list(c.packages), "installed": None}
-                   for c in clobbers])
+         clobbers=[{"path": c.path, "packages": list(c.packages)} for c in clobbers])
 
 
 def _refuse_link_scripts(records: list[PlannedRecord], pkgs: Path) -> None:

@@ -65,7 +65,9 @@ def fix_prefix(prefix: Path) -> list[str]:
         changed = False
         for entry in (record.get("paths_data") or {}).get("paths", []):
             rel = entry.get("_path", "")
-            if entry.get("path_type", "hardlink") == "softlink" or not rel:
+            # scripts run by name live in bin/: opening every file of the prefix
+            # (thousands) to read a first line would cost more than the create's checks
+            if entry.get("path_type", "hardlink") == "softlink" or not rel.startswith("bin/"):
                 continue
             new = _fix_file(prefix / rel)
             if new is not None:

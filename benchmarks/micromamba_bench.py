@@ -101,7 +101,7 @@ def _serve(binary: Path, ws: Workspace) -> str:
     """A 127.0.0.1 release mirror holding ``binary`` (as the tests serve it)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from mambaboot.devchannel import ChannelServer
-    from mambaboot.micromamba_binary import MICROMAMBA_VERSION, current_subdir
+    from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, current_subdir
     from micromamba_standin import release_tree
 
     mirror = ws.base / "mirror"

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from harness import Results, Sample, interleave
-from mambaboot.integrity import Drift, check_files
-from mambaboot.verify import installed_records
+from mambaboot.verify.checks import installed_records
+from mambaboot.verify.integrity import Drift, check_files
 from workspace import Workspace
 
 

@@ -98,7 +98,7 @@ def real_micromamba(mirror: Path) -> tuple[EngineUnderTest, object] | None:
     binary is available. The binary goes through the normal sha256-checked fetch.
     """
     from mambaboot.devchannel import ChannelServer
-    from mambaboot.micromamba_binary import current_subdir
+    from mambaboot.engines.micromamba.binary import current_subdir
     from micromamba_standin import release_tree
     from test_micromamba_engine import shared_micromamba
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mambaboot.cleanenv import active_variables, require_clean_shell, scrubbed_environ
+from mambaboot.activation.cleanenv import active_variables, require_clean_shell, scrubbed_environ
 from mambaboot.errors import ActiveEnvironmentError
 
 
@@ -92,7 +92,7 @@ def in_venv(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_our_own_venv_is_not_an_active_environment(in_venv) -> None:
-    from mambaboot.cleanenv import own_venv
+    from mambaboot.activation.cleanenv import own_venv
 
     assert own_venv({"VIRTUAL_ENV": str(in_venv) + "/."}) == str(in_venv) + "/."
     assert active_variables({"VIRTUAL_ENV": str(in_venv)}) == []
@@ -102,7 +102,7 @@ def test_our_own_venv_is_not_an_active_environment(in_venv) -> None:
 
 
 def test_a_venv_is_never_ours_when_we_run_outside_one(in_venv, monkeypatch) -> None:
-    from mambaboot.cleanenv import own_venv
+    from mambaboot.activation.cleanenv import own_venv
 
     monkeypatch.setattr("sys.base_prefix", str(in_venv))
     assert own_venv({"VIRTUAL_ENV": str(in_venv)}) is None
@@ -110,14 +110,14 @@ def test_a_venv_is_never_ours_when_we_run_outside_one(in_venv, monkeypatch) -> N
 
 
 def test_own_venv_reads_the_real_environment_by_default(in_venv, monkeypatch) -> None:
-    from mambaboot.cleanenv import own_venv
+    from mambaboot.activation.cleanenv import own_venv
 
     monkeypatch.setenv("VIRTUAL_ENV", str(in_venv))
     assert own_venv() == str(in_venv)
 
 
 def test_children_get_no_trace_of_our_venv(in_venv, tmp_path) -> None:
-    from mambaboot.cleanenv import tool_free
+    from mambaboot.activation.cleanenv import tool_free
 
     other = tmp_path / "other"
     other.mkdir()
@@ -128,7 +128,7 @@ def test_children_get_no_trace_of_our_venv(in_venv, tmp_path) -> None:
 
 
 def test_outside_a_venv_children_only_lose_python_variables(in_venv, monkeypatch) -> None:
-    from mambaboot.cleanenv import tool_free
+    from mambaboot.activation.cleanenv import tool_free
 
     monkeypatch.setattr("sys.base_prefix", str(in_venv))
     assert tool_free({"PYTHONPATH": "/p", "PATH": str(in_venv / "bin"), "VIRTUAL_ENV": "/v"}) == {

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from mambaboot.condaenv import channel_name, condarc_text, history_text
-from mambaboot.verify import file_checks
+from mambaboot.verify.checks import file_checks
 from sandbox import Sandbox
 
 

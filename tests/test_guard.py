@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from mambaboot.archives import rattler_cached_sha256, sha256_file
 from mambaboot.devchannel import PackageSpec, archive_bytes
-from mambaboot.engines import guard
-from mambaboot.pkgcheck import UnsafePackageError
+from mambaboot.packages import vet as guard
+from mambaboot.packages.fetch import rattler_cached_sha256, sha256_file
+from mambaboot.packages.rules import UnsafePackageError
 
 
 def build(folder: Path, name: str = "tool", **kw: object) -> Path:
@@ -200,7 +200,7 @@ def test_staging_of_dead_workers_is_swept(tmp_path: Path) -> None:
 
 
 def test_vet_passes_its_limits_to_the_archive_check(tmp_path: Path) -> None:
-    from mambaboot.pkgarchive import Limits
+    from mambaboot.packages.archive import Limits
 
     archive = build(tmp_path / "channel")
     with pytest.raises(UnsafePackageError) as info:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mambaboot.envlock import IN_USE, LOCK_DIR, _open_locked, claimed_dir, env_lock, lock_path
 from mambaboot.errors import BusyError
-from mambaboot.locking import IN_USE, LOCK_DIR, _open_locked, claimed_dir, env_lock, lock_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock semantics (POSIX)")
 

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from mambaboot.devchannel import MICROMAMBA_VERSION, ChannelServer
-from mambaboot.engines.download import ChecksumError, HttpSettings
+from mambaboot.engines.micromamba.binary import BinaryInfo, MissingBinaryError
+from mambaboot.engines.micromamba.channel import member_name, split_version
+from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.locations import Cache
-from mambaboot.micromamba_binary import BinaryInfo, MissingBinaryError, ensure
-from mambaboot.micromamba_channel import member_name, split_version
+from mambaboot.net import ChecksumError, HttpSettings
 
 VERSION = f"{MICROMAMBA_VERSION}-0"
 FAST = HttpSettings(connect_timeout=1.0, read_timeout=1.0, attempts=2, backoff=0.01)

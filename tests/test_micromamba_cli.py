@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import MICROMAMBA_VERSION, ChannelServer
-from mambaboot.errors import UsageError
-from mambaboot.micromamba_binary import (
+from mambaboot.engines.micromamba.binary import (
     RELEASE_BASE,
     check_version,
     current_subdir,
     release_url,
 )
+from mambaboot.errors import UsageError
 from micromamba_standin import release_tree
 from sandbox import Sandbox
 

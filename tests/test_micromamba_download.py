@@ -19,21 +19,21 @@ from urllib.parse import urlsplit
 import pytest
 
 from mambaboot.devchannel import ChannelServer
-from mambaboot.engines.download import (
+from mambaboot.engines.micromamba.binary import (
+    BinaryInfo,
+    MissingBinaryError,
+    binary_path,
+    verify_cached,
+)
+from mambaboot.engines.micromamba.obtain import ensure
+from mambaboot.locations import Cache
+from mambaboot.net import (
     ChecksumError,
     DownloadError,
     HttpSettings,
     download_verified,
     make_client,
     ssl_context,
-)
-from mambaboot.locations import Cache
-from mambaboot.micromamba_binary import (
-    BinaryInfo,
-    MissingBinaryError,
-    binary_path,
-    ensure,
-    verify_cached,
 )
 from micromamba_standin import release_tree
 

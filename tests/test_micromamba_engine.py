@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import PYTHON_VERSION, ChannelServer
-from mambaboot.engines.micromamba import HOME_VARS, _vacated, create_argv
+from mambaboot.engines.micromamba.binary import current_subdir, exe_name
+from mambaboot.engines.micromamba.engine import HOME_VARS, _vacated, create_argv
 from mambaboot.errors import UsageError
-from mambaboot.micromamba_binary import current_subdir, exe_name
 from micromamba_standin import read_calls, release_tree, standin_bytes
 from sandbox import Sandbox, snapshot
 

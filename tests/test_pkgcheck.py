@@ -12,8 +12,8 @@ import pytest
 import zstandard
 
 from mambaboot.devchannel import FileSpec, PackageSpec, RawMember, archive_bytes
-from mambaboot.pkgarchive import check_archive
-from mambaboot.pkgcheck import (
+from mambaboot.packages.archive import check_archive
+from mambaboot.packages.rules import (
     Contents,
     UnsafePackageError,
     check_extracted,
@@ -249,10 +249,10 @@ def test_tree_fingerprint_sees_an_edit_through_a_hard_link(tmp_path: Path) -> No
 
 
 def test_readers_that_disagree_are_refused(tmp_path: Path) -> None:
-    from mambaboot.archives import Wanted, sha256_file
-    from mambaboot.engines.guard import _unpack_checked
-    from mambaboot.pkgarchive import Limits
-    from mambaboot.pkgcheck import check_same_names
+    from mambaboot.packages.archive import Limits
+    from mambaboot.packages.fetch import Wanted, sha256_file
+    from mambaboot.packages.rules import check_same_names
+    from mambaboot.packages.vet import _unpack_checked
 
     check_same_names("ok", frozenset({"lib/a/b", "info/x"}), frozenset({"lib", "lib/a", "lib/a/b",
                                                                          "info", "info/x"}))
@@ -272,7 +272,7 @@ def test_readers_that_disagree_are_refused(tmp_path: Path) -> None:
 
 
 def test_bomb_limits_count_decompressed_bytes(tmp_path: Path) -> None:
-    from mambaboot.pkgarchive import Limits, make_limits, parse_size
+    from mambaboot.packages.archive import Limits, make_limits, parse_size
 
     bomb = write(tmp_path, spec(raw_members=[RawMember("share/zeros", size=8 << 20)]))
     tight = Limits(max_unpacked=4 << 20, max_ratio=0)
@@ -310,7 +310,7 @@ def test_conda_zip_whose_directory_and_local_headers_disagree(tmp_path: Path) ->
 
 
 def test_transaction_places_noarch_python_and_reserves_our_paths() -> None:
-    from mambaboot.pkgcheck import Layout
+    from mambaboot.packages.rules import Layout
 
     layout = Layout.for_python("3.11.7", windows=False)
     assert layout.place("site-packages/a.py") == "lib/python3.11/site-packages/a.py"
@@ -423,7 +423,7 @@ def test_noarch_kind_and_entry_points_from_metadata(tmp_path: Path) -> None:
 
 
 def test_member_count_limit(tmp_path: Path) -> None:
-    from mambaboot.pkgarchive import Limits
+    from mambaboot.packages.archive import Limits
 
     path = write(tmp_path, spec())
     with pytest.raises(UnsafePackageError) as info:
@@ -435,7 +435,7 @@ def test_member_count_limit(tmp_path: Path) -> None:
 
 
 def test_declared_sizes_count_against_the_budget(tmp_path: Path) -> None:
-    from mambaboot.pkgarchive import Limits
+    from mambaboot.packages.archive import Limits
 
     path = write(tmp_path, spec(files={"lib/a": b"a" * 3000, "lib/b": b"b" * 3000}))
     with tarfile.open(path, "r:bz2") as tar:
@@ -445,7 +445,7 @@ def test_declared_sizes_count_against_the_budget(tmp_path: Path) -> None:
 
 
 def test_symlink_chain_longer_than_max_hops() -> None:
-    from mambaboot.pkgcheck import MAX_HOPS
+    from mambaboot.packages.rules import MAX_HOPS
 
     def chain(n: int) -> dict[str, str]:
         links = {f"l{i}": f"l{i + 1}" for i in range(n)}
@@ -461,7 +461,7 @@ def test_symlink_chain_longer_than_max_hops() -> None:
 
 
 def test_parse_size_units() -> None:
-    from mambaboot.pkgarchive import parse_size
+    from mambaboot.packages.archive import parse_size
 
     assert parse_size("2M") == 2 << 20
     assert parse_size("2MiB") == 2 << 20
@@ -472,7 +472,7 @@ def test_parse_size_units() -> None:
 
 
 def test_make_limits_members() -> None:
-    from mambaboot.pkgarchive import Limits, make_limits
+    from mambaboot.packages.archive import Limits, make_limits
 
     assert make_limits(None, None) == Limits()
     assert make_limits("2G", "1") == Limits(2 << 30, 1, 0, Limits().ratio_floor)
@@ -534,7 +534,7 @@ def test_conda_zstd_that_does_not_decompress(tmp_path: Path) -> None:
 
 
 def test_clobber_needs_two_packages_and_windows_entry_points() -> None:
-    from mambaboot.pkgcheck import Layout
+    from mambaboot.packages.rules import Layout
 
     win = Layout.for_python("3.11", windows=True)
     assert win == Layout("Lib/site-packages", "Scripts", True)
@@ -602,8 +602,8 @@ def full(problem: str, label: str = "evil-1.0") -> str:
 
 
 def test_exact_refusal_messages(tmp_path: Path) -> None:
-    from mambaboot.pkgarchive import Limits
-    from mambaboot.pkgcheck import check_same_names
+    from mambaboot.packages.archive import Limits
+    from mambaboot.packages.rules import check_same_names
 
     def message(call: object, *args: object) -> str:
         with pytest.raises(UnsafePackageError) as info:
@@ -647,7 +647,7 @@ def test_exact_refusal_messages(tmp_path: Path) -> None:
 
 def test_the_decompressed_stream_is_counted_not_just_declared_sizes(tmp_path: Path) -> None:
     """Empty members declare 0 bytes, but each costs a 512-byte header to decompress."""
-    from mambaboot.pkgarchive import Limits
+    from mambaboot.packages.archive import Limits
 
     path = write(tmp_path, spec(files={f"share/e{i}": b"" for i in range(300)}))
     with pytest.raises(UnsafePackageError, match="unpacks to more than 64 KiB"):
@@ -658,7 +658,7 @@ def test_the_decompressed_stream_is_counted_not_just_declared_sizes(tmp_path: Pa
 def test_limits_are_inclusive_at_the_boundary(tmp_path: Path) -> None:
     import bz2
 
-    from mambaboot.pkgarchive import Limits, _Members
+    from mambaboot.packages.archive import Limits, _Members
 
     path = write(tmp_path, spec(files={"lib/a": b"a" * 5000}))
     seen = _Members("probe", Limits(), path.stat().st_size)
@@ -726,7 +726,7 @@ def test_metadata_refusals_name_the_package(tmp_path: Path) -> None:
 
 
 def test_parent_folders_with_spaces_are_expected(tmp_path: Path) -> None:
-    from mambaboot.pkgcheck import check_same_names
+    from mambaboot.packages.rules import check_same_names
 
     check_same_names("ok", frozenset({"lib/a b/c"}), frozenset({"lib", "lib/a b", "lib/a b/c"}))
 
@@ -753,7 +753,7 @@ def test_prefix_scan_owner_among_odd_records(tmp_path: Path) -> None:
 
 
 def test_size_units_in_messages() -> None:
-    from mambaboot.pkgarchive import _size
+    from mambaboot.packages.archive import _size
 
     assert _size(1 << 30) == "1 GiB"
     assert _size(3 << 29) == "1.5 GiB"
@@ -765,7 +765,7 @@ def test_size_units_in_messages() -> None:
 def test_counters_start_at_zero(tmp_path: Path) -> None:
     import bz2
 
-    from mambaboot.pkgarchive import Limits, _Members
+    from mambaboot.packages.archive import Limits, _Members
 
     path = write(tmp_path, spec(files={"lib/a": b"a" * 5000}))
     seen = _Members("probe", Limits(), path.stat().st_size)
@@ -823,7 +823,7 @@ def test_declared_sizes_are_summed_before_the_data_is_read(tmp_path: Path) -> No
     one that declares exactly the budget is not (here the data is missing: unreadable)."""
     import bz2
 
-    from mambaboot.pkgarchive import Limits
+    from mambaboot.packages.archive import Limits
 
     good = write(tmp_path, spec(files={"lib/a": b"a" * 3000, "share/empty": b""}))
     buf = io.BytesIO()
@@ -851,7 +851,7 @@ def test_declared_sizes_are_summed_before_the_data_is_read(tmp_path: Path) -> No
 
 
 def test_parse_size_refuses_unknown_units() -> None:
-    from mambaboot.pkgarchive import parse_size
+    from mambaboot.packages.archive import parse_size
 
     for bad in ("3x", "2X", "1Q"):
         with pytest.raises(ValueError, match="could not convert"):
@@ -1006,7 +1006,7 @@ def test_conda_with_an_encrypted_tarball_is_refused(tmp_path: Path) -> None:
 
 
 def test_metadata_nested_too_deep_is_a_refusal_not_a_crash() -> None:
-    from mambaboot.pkgcheck import check_metadata
+    from mambaboot.packages.rules import check_metadata
 
     meta = {"info/index.json": b'{"name": "evil", "version": "1.0", "build": "0"}',
             "info/files": b"lib/ok.txt\n", "info/link.json": b"[" * 200_000 + b"]" * 200_000}
@@ -1016,7 +1016,7 @@ def test_metadata_nested_too_deep_is_a_refusal_not_a_crash() -> None:
 
 def test_on_case_insensitive_file_systems_case_only_differences_are_one_path(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from mambaboot import pkgcheck
+    from mambaboot.packages import rules as pkgcheck
 
     up = Contents("a", ["lib/Dir"], {"lib/Dir": ".."})
     through = Contents("b", ["lib/dir/x"], {})

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from mambaboot.quoting import for_shell
+from mambaboot.activation.quoting import for_shell
 
 
 @pytest.mark.parametrize("path", ["/plain/path", "/envs with space/x", "/a;b/$(x)/`y`", "/q'uote",

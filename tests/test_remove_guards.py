@@ -184,8 +184,8 @@ def test_a_file_in_use_is_moved_to_the_trash_beside_the_environment(
 
 
 def test_a_remove_held_by_another_process_names_the_command_to_retry(tmp_path: Path) -> None:
+    from mambaboot.envlock import env_lock
     from mambaboot.errors import BusyError
-    from mambaboot.locking import env_lock
 
     env = make_env(tmp_path / "env")
     with env_lock(env.path, "create"), pytest.raises(BusyError) as info:

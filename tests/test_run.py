@@ -109,7 +109,7 @@ def imports_of_run(sandbox: Sandbox, prefix: Path) -> set[str]:
                           capture_output=True, text=True, timeout=60, check=True)
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "mambaboot.run" in imported
+    assert "mambaboot.activation.run" in imported
     for heavy in ("rattler", "rich", "argparse", "mambaboot.engines", "httpx", "yaml"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
     return imported

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mambaboot.shebangs import fix_prefix, needs_trampoline
+from mambaboot.engines.micromamba.shebangs import fix_prefix, needs_trampoline
 
 
 def test_which_lines_need_it() -> None:

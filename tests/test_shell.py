@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from mambaboot import shell
+from mambaboot.activation import shell
 from mambaboot.devchannel import PYTHON_VERSION
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from sandbox import Sandbox, demo_env

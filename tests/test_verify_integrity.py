@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mambaboot.integrity import Drift, check_files, compare_with_lock, locked_packages
-from mambaboot.verify import file_checks
+from mambaboot.verify.checks import file_checks
+from mambaboot.verify.integrity import Drift, check_files, compare_with_lock, locked_packages
 
 
 def sha(data: bytes) -> str:
@@ -227,7 +227,7 @@ def test_only_hashed_bytes_are_counted_whatever_the_verdict(prefix: Path,
 
 
 def test_hashed_bytes_add_up_over_files_and_chunks(prefix: Path) -> None:
-    from mambaboot.archives import CHUNK
+    from mambaboot.packages.fetch import CHUNK
 
     big = b"b" * (CHUNK + 5)  # two reads: the size is the sum, not the last chunk
     (prefix / "big").write_bytes(big)
@@ -237,7 +237,7 @@ def test_hashed_bytes_add_up_over_files_and_chunks(prefix: Path) -> None:
 
 def test_a_file_that_cannot_be_read_is_missing(prefix: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from mambaboot import integrity
+    from mambaboot.verify import integrity
 
     def vanished(path: str) -> tuple[str, int]:
         raise FileNotFoundError(2, "gone between lstat and open", path)

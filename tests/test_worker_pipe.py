@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mambaboot.engines import rattler as engine
+from mambaboot.engines.rattler import engine
 
 
 def test_a_worker_that_writes_a_lot_to_stderr_does_not_block(

@@ -24,16 +24,16 @@ BUNDLE_MARKER = "bundle.json"
 
 def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
     """Write the bundle for the environment whose lockfile is ``lock``."""
-    from mambaboot import lockops
-    from mambaboot.archives import copy_into, ensure_archives
+    from mambaboot import lockfile
     from mambaboot.locations import fs_error
+    from mambaboot.packages.fetch import copy_into, ensure_archives
 
     if pkgs.exists() and not pkgs.is_dir():
         raise UsageError(f"The package cache {pkgs} is a file, not a folder; move it away or "
                          "choose another folder with --cache.")
-    records, _ = lockops.read_lock(lock)
+    records, _ = lockfile.read_lock(lock)
     try:
-        archives = ensure_archives(lockops.wanted_of(records), pkgs, need_archive=True)
+        archives = ensure_archives(lockfile.wanted_of(records), pkgs, need_archive=True)
     except OSError as exc:  # a read-only cache that must fetch a missing archive, a full disk
         raise fs_error(exc, "package cache", pkgs) from exc
     as_tar = out.suffix == ".tar"
@@ -62,7 +62,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
 def opened_bundle(path: Path, scratch: Path) -> Iterator[tuple[Path, Path]]:
     """Yield (lockfile, archive folder) of a bundle folder or .tar (extracted safely)."""
     if path.is_file() and tarfile.is_tarfile(path):
-        from mambaboot.locking import claimed_dir
+        from mambaboot.envlock import claimed_dir
 
         # extracted inside the cache (same disk as the packages); a cache this run
         # makes is taken back if the create fails, like create's own

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mambaboot.cleanenv import active_variables, fix_command
+from mambaboot.activation.cleanenv import active_variables, fix_command
 
 #: (hive, key, value name) -> the value's data, or None when absent.
 RegistryReader = Callable[[str, str, str], "str | None"]

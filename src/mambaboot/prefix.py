@@ -17,6 +17,10 @@ from pathlib import Path
 
 from mambaboot.errors import NotAnEnvironmentError
 
+TYPE_CHECKING = False  # importing typing would slow `run` down
+if TYPE_CHECKING:
+    from mambaboot.results import ListResult
+
 META_DIR = ".mambaboot"
 MANIFEST = "env.json"
 CREATING = "creating"
@@ -196,7 +200,7 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
     if status is Status.INCOMPLETE:
         if allow_incomplete:
             return prefix
-        from mambaboot.quoting import for_shell  # an error path: `run` stays light
+        from mambaboot.activation.quoting import for_shell  # an error path: `run` stays light
 
         raise NotAnEnvironmentError(
             f"{path} is a failed or unfinished create; run 'mambaboot create' again to replace it "
@@ -239,3 +243,41 @@ def write_json_atomic(path: Path, data: object) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+# ``list``: every environment under the root, with its status and size.
+
+#: Made by mambaboot and finished, but its python is gone (removed with conda inside).
+BROKEN = "broken"
+
+
+def _has_python(prefix: Path) -> bool:
+    return any((prefix / rel).exists() for rel in ("bin/python", "python.exe",
+                                                    "bin/python3"))
+
+
+def list_envs(root: Path, *, sizes: bool = True) -> ListResult:
+    """Environments and failed creates under ``root``; foreign directories are ignored."""
+    from mambaboot.fsutil import tree_size  # not needed by `run`, which imports this module
+    from mambaboot.results import EnvEntry, ListResult
+
+    entries = []
+    if root.is_dir():
+        for child in sorted(root.iterdir(), key=lambda p: p.name.lower()):
+            if child.name.startswith(".") or child.is_symlink() or not child.is_dir():
+                continue
+            prefix = Prefix(child)
+            status = prefix.status
+            if status not in (Status.OK, Status.INCOMPLETE):
+                continue
+            manifest = prefix.read_manifest() if status is Status.OK else {}
+            count = len(list(prefix.conda_meta.glob("*.json"))) if prefix.conda_meta.is_dir() else 0
+            size = tree_size(child)[0] if sizes else 0
+            shown = status.value
+            if status is Status.OK and not _has_python(child):
+                shown = BROKEN  # e.g. 'conda remove python' inside: not usable as it is
+            entries.append(EnvEntry(
+                name=child.name, path=child, status=shown,
+                python_version=manifest.get("python_version"), package_count=count,
+                size_bytes=size))
+    return ListResult(root, tuple(entries))

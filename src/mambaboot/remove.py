@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mambaboot.envlock import env_lock
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
 from mambaboot.fsutil import crossing_mounts, is_link, reporting_deletions, unlink_link, walk
-from mambaboot.locking import env_lock
 from mambaboot.prefix import require_env
 from mambaboot.results import RemoveResult
-from mambaboot.verify import same_path
+from mambaboot.verify.checks import same_path
 
 TRASH_DIR = ".mambaboot-trash"
 #: Deletions reported per ``deleted`` event: one event per file would cost more than the

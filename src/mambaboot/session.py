@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot import __version__, activation, condaenv
-from mambaboot.cleanenv import require_clean_shell
+from mambaboot.activation.cleanenv import require_clean_shell
+from mambaboot.activation.quoting import for_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.engines.base import ProgressCallback, no_progress
+from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
     EnvironmentExistsError,
     MambabootError,
@@ -31,14 +33,12 @@ from mambaboot.errors import (
 )
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
-from mambaboot.locking import create_workspace, env_lock
-from mambaboot.pkgcheck import scan_prefix
+from mambaboot.packages.rules import scan_prefix
 from mambaboot.prefix import Prefix, Status
-from mambaboot.quoting import for_shell
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
-from mambaboot.verify import record_paths, smoke_checks
+from mambaboot.verify.checks import record_paths, smoke_checks
 
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from prefixes import processes_with
 
-from mambaboot.activation import activate_d, env_delta
+from mambaboot.activation import activate_d, env_delta, fresh
 from mambaboot.activation.env_delta import PREFIX_TOKEN
 from mambaboot.errors import UsageError
 
@@ -53,13 +53,13 @@ def test_current_never_runs_scripts_and_measured_does_and_stores(prefix: Path,
                                                                  tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     add_script(prefix, "marker.sh", f'echo x >> "{marker}"\n')
-    assert not env_delta.current(prefix).measured and not marker.exists()  # what verify uses
-    act = env_delta.measured(prefix)
+    assert not fresh.current(prefix).measured and not marker.exists()  # what verify uses
+    act = fresh.measured(prefix)
     assert act.measured and marker.read_text() == "x\n"
     assert act.scripted == {"DEMO_ACTIVATED": "1", "DEMO_HOME": f"{PREFIX_TOKEN}/share/demo"}
     assert env_delta.load(prefix) == act
-    assert env_delta.measured(prefix) == act and marker.read_text() == "x\n"  # stored: once
-    assert env_delta.current(prefix) == act  # verify sees the measured effects once known
+    assert fresh.measured(prefix) == act and marker.read_text() == "x\n"  # stored: once
+    assert fresh.current(prefix) == act  # verify sees the measured effects once known
 
 
 def test_an_env_without_activate_d_scripts_is_measured_from_the_start(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_an_env_without_activate_d_scripts_is_measured_from_the_start(tmp_path: 
 
 
 def test_a_version_2_file_counts_as_measured(prefix: Path) -> None:
-    data = env_delta.measured(prefix).to_json()
+    data = fresh.measured(prefix).to_json()
     data["version"] = 2
     (prefix / ".mambaboot" / "activation.json").write_text(json.dumps(data))
     loaded = env_delta.load(prefix)
@@ -84,7 +84,7 @@ def test_a_version_2_file_counts_as_measured(prefix: Path) -> None:
 
 
 def test_apply_resolves_the_token_at_the_current_place(prefix: Path, tmp_path: Path) -> None:
-    act = env_delta.measured(prefix)
+    act = fresh.measured(prefix)
     moved = tmp_path / "elsewhere"
     env = env_delta.apply(act, moved, {"PATH": "/usr/bin", "KEEP": "1"})
     assert env["PATH"] == os.pathsep.join([str(moved / "bin"), str(moved / "condabin"),
@@ -115,7 +115,7 @@ def test_a_script_that_exits_is_skipped_with_a_warning_and_others_still_count(
         prefix: Path, capfd: pytest.CaptureFixture[str]) -> None:
     broken = add_script(prefix, "broken.sh", "export HALF=1\necho from-broken\nexit 3\n")
     add_script(prefix, "zz-after.sh", "false\n")  # a non-zero last command is not a failure
-    act = env_delta.compute(prefix, "demo", run_scripts=True)
+    act = fresh.compute(prefix, "demo", run_scripts=True)
     assert act.measured and "HALF" not in act.scripted
     assert act.scripted["DEMO_ACTIVATED"] == "1" and act.variables["CONDA_SHLVL"] == "1"
     out, err = capfd.readouterr()
@@ -134,7 +134,7 @@ def test_a_hanging_script_is_stopped_with_its_children_and_named(
     monkeypatch.setenv(activate_d.TIMEOUT_VAR, "1")
     started = time.monotonic()
     with pytest.raises(activate_d.ActivateScriptTimeoutError) as caught:
-        env_delta.measured(prefix)
+        fresh.measured(prefix)
     assert time.monotonic() - started < 4
     assert str(caught.value) == (
         f"The activate.d script {hang} did not finish within 1 s and was stopped with every "
@@ -151,7 +151,7 @@ def test_background_processes_die_after_measuring_even_outside_the_group(
     token = uuid.uuid4().hex
     add_script(prefix, "bg.sh", f"export PROBE={token}\nsleep 1000 &\n"
                                 "setsid sh -c 'sleep 1000; :' &\nexport BG=started\n")
-    act = env_delta.measured(prefix)
+    act = fresh.measured(prefix)
     assert act.scripted["BG"] == "started"
     assert processes_with(token) == []
     assert not any(k.startswith("_MAMBABOOT") for k in act.scripted)  # our marker is not leaked
@@ -166,19 +166,19 @@ def test_a_bad_timeout_variable_is_a_usage_error(value: str) -> None:
 
 
 def test_measured_recomputes_when_conda_meta_changes(prefix: Path) -> None:
-    first = env_delta.measured(prefix)
+    first = fresh.measured(prefix)
     assert "NEW_PKG_VAR" not in first.scripted
     # what `conda install` inside the env does: new files, a new conda-meta record
     (prefix / "etc" / "conda" / "activate.d" / "new.sh").write_text("export NEW_PKG_VAR=yes\n")
-    assert env_delta.measured(prefix) == first  # unchanged meta: stored is used
+    assert fresh.measured(prefix) == first  # unchanged meta: stored is used
     time.sleep(0.01)
     (prefix / "conda-meta" / "newpkg-1.0-0.json").write_text("{}")
-    fresh = env_delta.measured(prefix)
-    assert fresh.scripted["NEW_PKG_VAR"] == "yes"
-    assert env_delta.load(prefix) == fresh  # and stored again
+    again = fresh.measured(prefix)
+    assert again.scripted["NEW_PKG_VAR"] == "yes"
+    assert env_delta.load(prefix) == again  # and stored again
 
 
 def test_unreadable_or_old_format_is_recomputed(prefix: Path) -> None:
     (prefix / ".mambaboot" / "activation.json").write_text('{"version": 1}')
     assert env_delta.load(prefix) is None
-    assert env_delta.measured(prefix).scripted["DEMO_ACTIVATED"] == "1"
+    assert fresh.measured(prefix).scripted["DEMO_ACTIVATED"] == "1"

@@ -14,7 +14,7 @@ import pytest
 from prefixes import AWKWARD_ROOT, clean_environ
 
 from mambaboot import activation
-from mambaboot.activation import env_delta
+from mambaboot.activation import fresh
 from mambaboot.activation.env_delta import PREFIX_TOKEN
 from wine import Wine, parse_vars
 
@@ -27,7 +27,7 @@ SCRIPTS = ("activate.sh", "activate.fish", "activate.bat", "deactivate.bat", "ac
 @pytest.fixture
 def weird_prefix(prefix: Path) -> Path:
     """The hand-made prefix, its scripts rewritten with hostile variable values."""
-    base = env_delta.compute(prefix, NAME)
+    base = fresh.compute(prefix, NAME)
     variables = {**base.variables, "MB_LITERAL": WEIRD, "MB_MIXED": f"<{PREFIX_TOKEN}>{WEIRD}"}
     activation.write_scripts(prefix, base._replace(variables=variables))
     return prefix

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mambaboot.activation import env_delta
+from mambaboot.activation import env_delta, fresh
 
 TYPE_CHECKING = False  # importing typing would slow `run` down
 
@@ -51,7 +51,7 @@ def prepare(prefix: Path, name: str, templates: Sequence[Path] = ()) -> env_delt
 
     copy_templates(prefix, templates)
     relocate_condabin(prefix)
-    activation = env_delta.compute(prefix, name)
+    activation = fresh.compute(prefix, name)
     write_scripts(prefix, activation)
     env_delta.store(prefix, activation)
     return activation

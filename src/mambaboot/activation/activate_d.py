@@ -41,8 +41,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from mambaboot.activation.cleanenv import scrubbed_environ, tool_free
 from mambaboot.activation.env_delta import IS_WINDOWS, PREFIX_TOKEN, Activation, apply
-from mambaboot.cleanenv import scrubbed_environ, tool_free
 from mambaboot.errors import MambabootError, UsageError
 
 TIMEOUT_VAR = "MAMBABOOT_ACTIVATE_TIMEOUT"

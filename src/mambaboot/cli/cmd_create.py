@@ -7,12 +7,12 @@ import contextlib
 import sys
 from pathlib import Path
 
+from mambaboot.activation.quoting import for_shell
 from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
 from mambaboot.errors import UsageError
 from mambaboot.locations import DEFAULT_NAME, prefix_dirname, resolve_cache, resolve_root
-from mambaboot.quoting import for_shell
 from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel
 
 
@@ -55,7 +55,7 @@ def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
     specs: tuple[str, ...] | None = None
     lock = None
     if args.file:
-        from mambaboot.envfile import read_env_file, with_defaults
+        from mambaboot.spec import read_env_file, with_defaults
 
         envfile = read_env_file(Path(args.file))
         name = envfile.name if name is None else name
@@ -92,7 +92,7 @@ def _limits(args: argparse.Namespace) -> dict[str, int]:
     import os
     from dataclasses import asdict
 
-    from mambaboot.pkgarchive import make_limits
+    from mambaboot.packages.archive import make_limits
 
     unpacked = args.max_unpacked or os.environ.get("MAMBABOOT_MAX_UNPACKED") or None
     members = args.max_members or os.environ.get("MAMBABOOT_MAX_MEMBERS") or None

@@ -6,8 +6,8 @@ import argparse
 
 from mambaboot.cli.output import console, human_size, print_json
 from mambaboot.cli.parser import common_options
-from mambaboot.listing import list_envs
 from mambaboot.locations import require_root_dir, resolve_root
+from mambaboot.prefix import list_envs
 
 
 def register(subs: argparse._SubParsersAction) -> None:

@@ -35,17 +35,17 @@ def environment_yml(name: str, channels: list[str], specs: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mambaboot import lockops
+    from mambaboot import lockfile
 
     prefix = require_env(resolve_env(args.env, resolve_root(args.root)))
     manifest = prefix.read_manifest()
     channels = list(manifest.get("channels", []))
-    records = lockops.prefix_records(prefix.path)
+    records = lockfile.prefix_records(prefix.path)
     _require_writable(prefix.lockfile.parent)
-    lockops.write_lock(records, channels, prefix.lockfile)
+    lockfile.write_lock(records, channels, prefix.lockfile)
     text: str | None = None
     if args.format == "explicit":
-        text = lockops.explicit_text(records)
+        text = lockfile.explicit_text(records)
     elif args.format == "environment-yml":
         text = environment_yml(manifest.get("name", prefix.name), channels,
                                list(manifest.get("specs", [])))

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
-from mambaboot.micromamba_binary import MICROMAMBA_VERSION, SOURCES, SUBDIRS
+from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, SOURCES, SUBDIRS
 
 if TYPE_CHECKING:
-    from mambaboot.micromamba_binary import BinaryInfo
+    from mambaboot.engines.micromamba.binary import BinaryInfo
 
 
 def add_binary_options(p: argparse.ArgumentParser) -> None:
@@ -47,15 +47,15 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mambaboot.locations import resolve_cache, resolve_root
-    from mambaboot.micromamba_binary import (
+    from mambaboot.engines.micromamba.binary import (
         check_subdir,
         check_version,
         current_subdir,
-        ensure,
         require_cached,
         verify_cached,
     )
+    from mambaboot.engines.micromamba.obtain import ensure
+    from mambaboot.locations import resolve_cache, resolve_root
     from mambaboot.spec import DEFAULT_CHANNEL, normalize_channel
 
     root = resolve_root(args.root)

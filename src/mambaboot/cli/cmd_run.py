@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(env: str, root: str | None, argv: list[str]) -> int:
-    from mambaboot import run as runner
+    from mambaboot.activation import run as runner
     from mambaboot.locations import resolve_env, resolve_root
 
     return runner.run(resolve_env(env, resolve_root(root)), argv)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mambaboot.activation.shell import SHELLS
 from mambaboot.cli.parser import common_options
 from mambaboot.locations import resolve_env, resolve_root
-from mambaboot.shell import SHELLS
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mambaboot import shell
+    from mambaboot.activation import shell
 
     prefix = resolve_env(args.env, resolve_root(args.root))
 

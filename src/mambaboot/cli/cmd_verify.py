@@ -8,7 +8,7 @@ from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.locations import resolve_env, resolve_root
 from mambaboot.results import VerifyReport
-from mambaboot.verify import verify_env
+from mambaboot.verify.checks import verify_env
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 def advice(report: VerifyReport, env: str) -> str:
     """The fix that fits what failed: only the lockfile is behind -> record the change."""
-    from mambaboot.quoting import for_shell
+    from mambaboot.activation.quoting import for_shell
 
     failed = {c.name for c in report.checks if not c.ok}
     if failed == {"lockfile"}:

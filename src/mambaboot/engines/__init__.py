@@ -12,8 +12,8 @@ from mambaboot.engines.base import Engine
 from mambaboot.errors import UsageError
 
 ENGINES: dict[str, str] = {
-    "rattler": "mambaboot.engines.rattler:RattlerEngine",
-    "micromamba": "mambaboot.engines.micromamba:MicromambaEngine",
+    "rattler": "mambaboot.engines.rattler.engine:RattlerEngine",
+    "micromamba": "mambaboot.engines.micromamba.engine:MicromambaEngine",
 }
 DEFAULT_ENGINE = "rattler"
 

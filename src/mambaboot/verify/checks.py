@@ -12,11 +12,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from mambaboot.activation import env_delta
-from mambaboot.cleanenv import scrubbed_environ, tool_free
-from mambaboot.integrity import Drift, check_files, compare_with_lock, locked_packages
+from mambaboot.activation import env_delta, fresh
+from mambaboot.activation.cleanenv import scrubbed_environ, tool_free
 from mambaboot.prefix import Prefix, require_env
 from mambaboot.results import Check, VerifyReport
+from mambaboot.verify.integrity import Drift, check_files, compare_with_lock, locked_packages
 
 TIMEOUT = 120
 _PY_PROBE = "import platform, sys; print(platform.python_version()); print(sys.prefix)"
@@ -28,7 +28,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def activated_environ(prefix: Prefix, name: str | None = None) -> dict[str, str]:
-    activation = env_delta.current(prefix.path, name)
+    activation = fresh.current(prefix.path, name)
     return env_delta.apply(activation, prefix.path, scrubbed_environ(tool_free()))
 
 

@@ -1,4 +1,4 @@
-"""The rattler engine's child process: ``python -m mambaboot.engines.worker``.
+"""The rattler engine's child process: ``python -m mambaboot.engines.rattler.worker``.
 
 py-rattler is native code and has been seen to segfault on a fresh cache, so
 it runs here, not in the CLI's process: a crash becomes an exit status the
@@ -54,13 +54,13 @@ from rattler.exceptions import (
     SolverError,
 )
 
-from mambaboot import lockops
-from mambaboot.archives import ensure_archives
-from mambaboot.engines.guard import vet
-from mambaboot.engines.rattler import rattler_version
+from mambaboot import lockfile
+from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import MambabootError
-from mambaboot.pkgarchive import Limits
-from mambaboot.pkgcheck import Clobber, refuse
+from mambaboot.packages.archive import Limits
+from mambaboot.packages.fetch import ensure_archives
+from mambaboot.packages.rules import Clobber, refuse
+from mambaboot.packages.vet import vet
 from mambaboot.testhooks import hook
 
 
@@ -168,15 +168,15 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
     pkgs = Path(req["pkgs_dir"])
     source = Path(req["bundle"]) if req.get("bundle") else None
     emit("solve-start", specs=[f"lockfile {path.name}"])
-    if lockops.is_explicit(path):
-        wanted = lockops.read_explicit(path)
+    if lockfile.is_explicit(path):
+        wanted = lockfile.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
                                    source_dir=source, need_archive=True, progress=emit.relay)
-        records = await lockops.records_from_archives(wanted, archives)
-        channels = sorted({lockops.channel_of_url(w.url) for w in wanted})
+        records = await lockfile.records_from_archives(wanted, archives)
+        channels = sorted({lockfile.channel_of_url(w.url) for w in wanted})
     else:
-        records, channels = lockops.read_lock(path)
-        archives = ensure_archives(lockops.wanted_of(records), pkgs,
+        records, channels = lockfile.read_lock(path)
+        archives = ensure_archives(lockfile.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source,
                                    progress=emit.relay)
     emit("solved", count=len(records))
@@ -210,7 +210,7 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         record.url, record.channel = originals[record.name.normalized]
     if local:
         emit("origins")  # rewrites every conda-meta record: seconds on a large create
-        lockops.restore_origins(Path(req["prefix"]), records)
+        lockfile.restore_origins(Path(req["prefix"]), records)
 
 
 def _limits(req: dict[str, Any]) -> Limits:
@@ -224,7 +224,7 @@ def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dic
     emit("lockfile")
     lock = prefix / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    lockops.write_lock(records, channels, lock)
+    lockfile.write_lock(records, channels, lock)
     emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
          channels=channels, clobbers=[{"path": c.path, "packages": list(c.packages)}
                                       for c in clobbers or []])
@@ -233,8 +233,8 @@ def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dic
 async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
     """Rewrite the prefix's lockfile from conda-meta (after conda/mamba changed the env)."""
     prefix = Path(req["prefix"])
-    records = lockops.prefix_records(prefix)
-    lockops.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
+    records = lockfile.prefix_records(prefix)
+    lockfile.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
     emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
          channels=req["channels"])
 

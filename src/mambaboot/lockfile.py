@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 import rattler
 
-from mambaboot.archives import Wanted
 from mambaboot.errors import UsageError
+from mambaboot.packages.fetch import Wanted
 
 ENV_NAME = "default"
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.activation.cleanenv import scrubbed_environ
 from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
 from mambaboot.errors import (
     ChannelError,
@@ -76,7 +76,7 @@ class RattlerEngine(Engine):
 def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOutcome:
     """Run the worker, relay its events, and turn its ending into an outcome or an error."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mambaboot.engines.worker", str(os.getpid())],
+        [sys.executable, "-m", "mambaboot.engines.rattler.worker", str(os.getpid())],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, encoding="utf-8", env=scrubbed_environ(keep=(*HOOK_VARS, *HTTP_VARS)),
     )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mambaboot.cleanenv import require_clean_shell, tool_free
+from mambaboot.activation.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from mambaboot.fsutil import remove_tree
 from mambaboot.prefix import require_env

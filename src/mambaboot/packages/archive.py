@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from mambaboot.pkgcheck import (
+from mambaboot.packages.rules import (
     BAD_MODE,
     METADATA,
     Contents,

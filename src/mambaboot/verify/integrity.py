@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mambaboot.archives import CHUNK
-from mambaboot.pkgcheck import Layout
+from mambaboot.packages.fetch import CHUNK
+from mambaboot.packages.rules import Layout
 
 #: Files at least this big are hashed in worker threads (hashlib releases the GIL).
 BIG_FILE = 256 * 1024

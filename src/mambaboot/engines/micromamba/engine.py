@@ -31,11 +31,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.activation.cleanenv import scrubbed_environ
 from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
+from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, BinaryInfo
+from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.errors import EngineError, UsageError
 from mambaboot.locations import Cache
-from mambaboot.micromamba_binary import MICROMAMBA_VERSION, BinaryInfo, ensure
 from mambaboot.prefix import META_DIR, Prefix
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
@@ -119,7 +120,7 @@ class MicromambaEngine(Engine):
         hook("solve")
         planned = _plan(create_argv(info.path, prefix, request.channels, request.specs,
                                     root_prefix, offline=request.offline, plan=True), env, log)
-        from mambaboot.engines.rattler import run_worker
+        from mambaboot.engines.rattler.engine import run_worker
 
         vetted = run_worker({"op": "vet", "records": planned, "pkgs_dir": str(cache.pkgs),
                              "offline": request.offline, "limits": dict(request.limits),
@@ -139,7 +140,7 @@ class MicromambaEngine(Engine):
                               f"{prefix}; see {log}.", details="\n".join(tail))
         # micromamba leaves #! lines with spaces (or too long) as they are: the
         # kernel cannot run them. Rewrite them as the embedded engine writes them.
-        from mambaboot.shebangs import fix_prefix
+        from mambaboot.engines.micromamba.shebangs import fix_prefix
 
         fix_prefix(prefix)
         _require_planned(prefix, planned, log)

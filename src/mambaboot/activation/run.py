@@ -19,8 +19,8 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mambaboot.activation import env_delta
-from mambaboot.cleanenv import require_clean_shell, tool_free
+from mambaboot.activation import env_delta, fresh
+from mambaboot.activation.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.prefix import require_env
 
@@ -73,12 +73,12 @@ def plan(env_path: Path, argv: Sequence[str],
         raise UsageError("No command given; use 'mambaboot run ENV -- COMMAND [ARGS...]'.")
     require_clean_shell(environ)
     prefix = require_env(env_path)
-    activation = env_delta.measured(prefix.path)
+    activation = fresh.measured(prefix.path)
     env = env_delta.apply(activation, prefix.path, tool_free(environ))
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)
     if found is None:
-        from mambaboot.quoting import for_shell  # the error path only: run stays light
+        from mambaboot.activation.quoting import for_shell  # the error path only: run stays light
 
         dirs = ", ".join(p or "." for p in activation.path)
         raise CommandNotFoundError(

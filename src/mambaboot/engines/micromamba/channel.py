@@ -25,9 +25,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot.cleanenv import scrubbed_environ
+from mambaboot.activation.cleanenv import scrubbed_environ
 from mambaboot.engines.base import ProgressCallback
-from mambaboot.engines.download import (
+from mambaboot.engines.micromamba.binary import (
+    BinaryInfo,
+    MissingBinaryError,
+    binary_path,
+    write_origin,
+)
+from mambaboot.errors import ChannelError, EngineError
+from mambaboot.locations import Cache
+from mambaboot.net import (
     ChecksumError,
     HttpSettings,
     download_verified,
@@ -35,9 +43,6 @@ from mambaboot.engines.download import (
     normalize_digest,
     sha256_file,
 )
-from mambaboot.errors import ChannelError, EngineError
-from mambaboot.locations import Cache
-from mambaboot.micromamba_binary import BinaryInfo, MissingBinaryError, binary_path, write_origin
 
 #: Both spellings: create takes --micromamba-source, "micromamba fetch" takes --source.
 RELEASE_HINT = "--micromamba-source release (--source release with 'mambaboot micromamba fetch')"
@@ -56,7 +61,8 @@ def run_fetch_worker(request: dict[str, Any]) -> dict[str, Any]:
     """Run one worker operation in a child process; return its reply or raise."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "mambaboot.engines.fetch_worker"], input=json.dumps(request),
+            [sys.executable, "-m", "mambaboot.engines.micromamba.fetch_worker"],
+            input=json.dumps(request),
             capture_output=True, text=True, encoding="utf-8", env=scrubbed_environ(),
             timeout=900, check=False)
     except subprocess.TimeoutExpired:

@@ -120,7 +120,7 @@ def _download_verified(url: str, want: Wanted, dest: Path, *,
     SSL_CERT_FILE / the OS trust store and MAMBABOOT_HTTP_*; the file is renamed
     into the cache only when its sha256 is the expected one.
     """
-    from mambaboot.engines.download import (
+    from mambaboot.net import (
         ChecksumError,
         DownloadError,
         HttpSettings,
@@ -241,7 +241,7 @@ def _download_all(wanted: list[Wanted], pkgs: Path, against: str,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from mambaboot.engines.download import HttpSettings, make_client
+    from mambaboot.net import HttpSettings, make_client
 
     # one client (connection pool, proxies, trust store) shared by the threads
     with make_client(HttpSettings.from_env()) as client, ThreadPoolExecutor(

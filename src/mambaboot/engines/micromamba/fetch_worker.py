@@ -1,4 +1,4 @@
-"""Child process for the channel route: ``python -m mambaboot.engines.fetch_worker``.
+"""Child process for the channel route: ``python -m mambaboot.engines.micromamba.fetch_worker``.
 
 py-rattler is native code and has crashed in-process before (see DESIGN.md),
 so, like ``engines.worker``, it only runs here. Two small operations, one per

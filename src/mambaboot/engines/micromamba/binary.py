@@ -10,7 +10,8 @@ Two sources, both verified before anything is cached:
   ``.sha256`` (a bare hex digest) from mamba-org/micromamba-releases, or from
   a mirror named by ``MAMBABOOT_MICROMAMBA_URL``;
 * ``channel``: the ``micromamba`` conda package from the configured channels
-  (sha256 from repodata), see ``mambaboot.micromamba_channel``.
+  (sha256 from repodata), see ``mambaboot.engines.micromamba.channel``;
+``mambaboot.engines.micromamba.obtain`` picks the route.
 
 Either way the binary lands at ``CACHE/micromamba/{version}/{subdir}/micromamba[.exe]``
 next to ``origin.json`` (its digest and where it came from), which is what
@@ -24,18 +25,17 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mambaboot.engines.base import ProgressCallback, no_progress
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.locations import Cache
 from mambaboot.results import JsonResult
 
 if TYPE_CHECKING:  # httpx costs ~60 ms: only loaded when something is really fetched
-    from mambaboot.engines.download import HttpSettings
+    pass
 
 #: The pinned default; bump deliberately (and the README) after trying the new release.
 MICROMAMBA_VERSION = "2.3.3-0"
@@ -164,7 +164,7 @@ def require_cached(cache: Cache, version: str, subdir: str) -> BinaryInfo:
 
 def verify_cached(cache: Cache, version: str, subdir: str, pin: str | None = None) -> BinaryInfo:
     """Re-hash the cached binary against its record (and the pin); raise when it differs."""
-    from mambaboot.engines.download import ChecksumError, normalize_digest, sha256_file
+    from mambaboot.net import ChecksumError, normalize_digest, sha256_file
 
     info = require_cached(cache, version, subdir)
     actual = sha256_file(info.path)
@@ -174,68 +174,3 @@ def verify_cached(cache: Cache, version: str, subdir: str, pin: str | None = Non
             f"The cached micromamba at {info.path} does not match: expected {expected}, "
             f"got {actual}; it will not be run, fetch it again with 'mambaboot micromamba fetch'.")
     return info
-
-
-def ensure(cache: Cache, *, version: str = MICROMAMBA_VERSION, subdir: str | None = None,
-           pin: str | None = None, source: str = "release", channels: Sequence[str] = (),
-           offline: bool = False, progress: ProgressCallback = no_progress,
-           settings: HttpSettings | None = None) -> BinaryInfo:
-    """Return a verified binary: the cached one, or freshly fetched from ``source``."""
-    from mambaboot.engines.download import ChecksumError, HttpSettings
-
-    version, subdir = check_version(version), check_subdir(subdir or current_subdir())
-    if source not in SOURCES:
-        raise UsageError(f"Unknown micromamba source {source!r}; choose release or channel.")
-    if read_origin(cache, version, subdir) is not None:
-        try:
-            return verify_cached(cache, version, subdir, pin)
-        except ChecksumError:
-            if offline:
-                raise
-            progress("download-replace", {"path": str(binary_path(cache, version, subdir))})
-    elif offline and source == "release":
-        require_cached(cache, version, subdir)  # raises MissingBinaryError naming fetch
-    settings = settings or HttpSettings.from_env()
-    if source == "channel":
-        from mambaboot.micromamba_channel import fetch_from_channels
-
-        return fetch_from_channels(cache, version=version, subdir=subdir, pin=pin,
-                                   channels=channels, offline=offline, progress=progress,
-                                   settings=settings)
-    return fetch_release(cache, version=version, subdir=subdir, pin=pin, progress=progress,
-                         settings=settings)
-
-
-def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
-                  progress: ProgressCallback, settings: HttpSettings) -> BinaryInfo:
-    """Route 1: the release asset, checked against its ``.sha256`` (or the explicit pin)."""
-    from mambaboot.engines.download import (
-        ChecksumError,
-        download_verified,
-        fetch_text,
-        make_client,
-        normalize_digest,
-    )
-
-    url = release_url(version, subdir)
-    dest = binary_path(cache, version, subdir)
-    with make_client(settings) as client:
-        if pin:
-            expected, checksum_from = normalize_digest(pin, "--micromamba-sha256"), "pinned"
-        else:
-            checksum_url = f"{url}.sha256"
-            try:
-                text = fetch_text(checksum_url, client=client, settings=settings,
-                                  progress=progress)
-            except MambabootError as exc:
-                reason = exc.message.rstrip(".")
-                raise ChecksumError(
-                    f"The checksum file {checksum_url} could not be read ({reason}); refusing "
-                    "to download micromamba unverified, pass --micromamba-sha256 "
-                    "to pin the digest yourself.") from exc
-            expected, checksum_from = normalize_digest(text, checksum_url), checksum_url
-        progress("download-begin", {"what": f"micromamba {version} ({subdir})", "url": url})
-        sha = download_verified(url, dest, expected_sha256=expected, client=client,
-                                settings=settings, progress=progress, executable=True)
-    return write_origin(dest, version, subdir, sha256=sha, source="release", url=url,
-                        checksum=checksum_from)

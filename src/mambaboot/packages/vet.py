@@ -29,7 +29,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mambaboot.archives import (
+from mambaboot.packages.archive import Limits, check_archive
+from mambaboot.packages.condacache import record_for_conda
+from mambaboot.packages.fetch import (
     ProgressCallback,
     Wanted,
     ensure_archives,
@@ -37,9 +39,7 @@ from mambaboot.archives import (
     rattler_cached_sha256,
     sha256_file,
 )
-from mambaboot.condacache import record_for_conda
-from mambaboot.pkgarchive import Limits, check_archive
-from mambaboot.pkgcheck import (
+from mambaboot.packages.rules import (
     Clobber,
     Contents,
     Layout,

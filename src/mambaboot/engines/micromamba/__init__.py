@@ -1,0 +1,1 @@
+"""The micromamba engine: the pinned binary (``binary``, ``channel``), its create, its fixes."""

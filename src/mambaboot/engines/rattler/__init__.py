@@ -1,0 +1,1 @@
+"""The embedded engine: py-rattler in a child process (``engine`` parent side, ``worker`` child)."""

@@ -1,0 +1,1 @@
+"""Package archives: fetching, reading, the safety rules and vetting before any link."""

@@ -11,12 +11,12 @@ import contextlib
 import os
 import re
 import stat
-import sys
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-IS_WINDOWS = sys.platform == "win32"
+from mambaboot.platforms import IS_WINDOWS
+
 #: Called once per file or link ``remove_tree`` deletes (see ``reporting_deletions``).
 _ON_DELETE: ContextVar[Callable[[], None]] = ContextVar("mambaboot_on_delete",
                                                        default=lambda: None)
@@ -283,3 +283,58 @@ def tree_size(root: Path) -> tuple[int, int]:
             seen.add(key)
             total += st.st_size
     return total, files
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+    """Write ``path`` through a temporary sibling and a rename.
+
+    Readers see the old file or the whole new one, never half of it, and the
+    rename makes a new inode: a file hard-linked from the package cache is
+    replaced, never written through. ``mode`` sets the permission bits first.
+    """
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data: object, *, sort_keys: bool = False) -> None:
+    """``write_atomic`` of an indented JSON document (records, manifests, stamps)."""
+    import json
+
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=sort_keys) + "\n")
+
+
+def sha256_file(path: Path | str) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    return file_digest(path)[0]
+
+
+def file_digest(path: Path | str) -> tuple[str, int]:
+    """``(sha256 hex, size)`` of a file, from one unbuffered read of its bytes."""
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def path_of_file_url(url: str) -> Path:
+    """The local path a ``file://`` URL names: percent-decoded, ``/C:/x`` -> ``C:/x`` on Windows."""
+    from urllib.parse import unquote, urlparse
+
+    path = unquote(urlparse(url).path)
+    if IS_WINDOWS and re.match(r"^/[A-Za-z]:", path):  # pragma: no cover - Windows only
+        path = path[1:]
+    return Path(path)

@@ -18,7 +18,6 @@ and restarted from zero otherwise.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -29,13 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import httpx
 
 from mambaboot import __version__
-from mambaboot.engines.base import ProgressCallback, no_progress
 from mambaboot.errors import MambabootError
+from mambaboot.fsutil import path_of_file_url, sha256_file
+from mambaboot.results import ProgressCallback, no_progress
 
 T = TypeVar("T")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -109,14 +109,6 @@ def normalize_digest(text: str, source: str) -> str:
     return token
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _retry_loop(what: str, settings: HttpSettings, progress: ProgressCallback,
                 attempt_fn: Callable[[], T]) -> T:
     """Run ``attempt_fn()`` until it returns, retrying transient failures with backoff."""
@@ -148,7 +140,7 @@ def fetch_text(url: str, *, client: httpx.Client, settings: HttpSettings,
                progress: ProgressCallback = no_progress, max_bytes: int = 4096) -> str:
     """GET a small text file (a checksum) with the same retry policy."""
     if urlparse(url).scheme == "file":
-        return _local_path(url).read_text(encoding="utf-8", errors="replace")[:max_bytes]
+        return path_of_file_url(url).read_text(encoding="utf-8", errors="replace")[:max_bytes]
 
     def attempt() -> str:
         response = client.get(url)
@@ -172,7 +164,7 @@ def download_verified(url: str, dest: Path, *, expected_sha256: str, client: htt
     tmp = Path(tmp_name)
     try:
         if urlparse(url).scheme == "file":
-            shutil.copyfile(_local_path(url), tmp)
+            shutil.copyfile(path_of_file_url(url), tmp)
         else:
             _Transfer(url, tmp, client, progress).run(settings)
         actual = sha256_file(tmp)
@@ -189,14 +181,6 @@ def download_verified(url: str, dest: Path, *, expected_sha256: str, client: htt
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-
-
-def _local_path(url: str) -> Path:
-    parsed = urlparse(url)
-    path = unquote(parsed.path)
-    if os.name == "nt" and re.match(r"^/[A-Za-z]:", path):  # pragma: no cover - Windows only
-        path = path[1:]
-    return Path(path)
 
 
 class _Transfer:

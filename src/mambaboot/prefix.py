@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from collections import namedtuple
 from enum import Enum
 from pathlib import Path
 
 from mambaboot.errors import NotAnEnvironmentError
+from mambaboot.platforms import IS_WINDOWS
 
 TYPE_CHECKING = False  # importing typing would slow `run` down
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ CREATING = "creating"
 LOCKFILE = "lock.yml"
 ACTIVATION = "activation.json"
 
-IS_WINDOWS = sys.platform == "win32"
 
 
 class Status(str, Enum):
@@ -180,7 +179,10 @@ class Prefix(namedtuple("_Prefix", "path")):
             return {}
 
     def write_manifest(self, data: dict[str, object]) -> None:
-        write_json_atomic(self.manifest, data)
+        from mambaboot.fsutil import write_json  # not on run's import path
+
+        self.manifest.parent.mkdir(parents=True, exist_ok=True)
+        write_json(self.manifest, data, sort_keys=True)
 
 
 def bin_dirs(windows: bool = IS_WINDOWS) -> tuple[str, ...]:
@@ -235,14 +237,6 @@ def _is_plain_file(path: Path) -> bool:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON via a temp file + rename so a crash never leaves half a manifest."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ``list``: every environment under the root, with its status and size.

@@ -6,6 +6,7 @@ terminal or as one JSON document with ``--json``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+#: Receives ``(event, data)`` as an operation goes ("solve-start", "solved",
+#: "download-begin", "linked", "verify" ...); the CLI draws them, tests pause on them.
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+def no_progress(_event: str, _data: dict[str, Any]) -> None:
+    """Default for library callers: nothing is printed by the library."""
 
 
 class JsonResult:

@@ -12,8 +12,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +21,6 @@ from mambaboot import __version__, activation, condaenv
 from mambaboot.activation.cleanenv import require_clean_shell
 from mambaboot.activation.quoting import for_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
-from mambaboot.engines.base import ProgressCallback, no_progress
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
     EnvironmentExistsError,
@@ -34,8 +31,9 @@ from mambaboot.errors import (
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
 from mambaboot.packages.rules import scan_prefix
+from mambaboot.platforms import current_subdir
 from mambaboot.prefix import Prefix, Status
-from mambaboot.results import CreateResult
+from mambaboot.results import CreateResult, ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
 from mambaboot.verify.checks import record_paths, smoke_checks
@@ -88,7 +86,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                 "name": request.name, "specs": request.specs, "requested_python": request.python,
                 "channels": list(outcome.channels or request.channels), "engine": backend.name,
                 "source": "lockfile" if request.lock else "solve",
-                "engine_version": outcome.engine_version, "platform": _platform(),
+                "engine_version": outcome.engine_version, "platform": current_subdir(),
                 "python_version": python_version, "package_count": len(outcome.records),
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "mambaboot_version": __version__, "clobbers": clobbers,
@@ -191,11 +189,3 @@ def _owns_cache_tag(meta: Path) -> bool:
     except ValueError:
         return False
     return isinstance(record, dict) and "CACHEDIR.TAG" in record_paths(record)
-
-
-def _platform() -> str:
-    machine = platform.machine().lower()
-    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}.get(machine,
-                                                                                      machine)
-    system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
-    return f"{system}-{arch}"

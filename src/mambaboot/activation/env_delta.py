@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 
+from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
 
 PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
 FORMAT_VERSION = 3
 #: Older formats still read: version 2 was always measured (at create, by older mambaboot).
 READABLE_VERSIONS = (2, FORMAT_VERSION)
-IS_WINDOWS = sys.platform == "win32"
 
 
 _Fields = namedtuple("_Fields", "name path variables stamp scripted unset extra_path measured",
@@ -110,10 +109,10 @@ def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> A
 
 
 def store(prefix: Path, activation: Activation) -> Path:
+    from mambaboot.fsutil import write_json  # only when recomputed: not on run's usual path
+
     path = prefix / META_DIR / ACTIVATION
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(activation.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, activation.to_json())
     return path
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 from mambaboot.activation import env_delta, fresh
 from mambaboot.activation.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import MambabootError, UsageError
+from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import require_env
-
-IS_WINDOWS = sys.platform == "win32"
 
 
 class CommandNotFoundError(MambabootError):

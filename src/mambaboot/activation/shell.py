@@ -26,9 +26,9 @@ from pathlib import Path
 from mambaboot.activation.cleanenv import require_clean_shell, tool_free
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from mambaboot.fsutil import remove_tree
+from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import require_env
 
-IS_WINDOWS = sys.platform == "win32"
 SHELLS = ("cmd", "powershell", "bash", "zsh", "fish")
 _ALIASES = {"pwsh": "powershell", "cmd.exe": "cmd", "powershell.exe": "powershell"}
 

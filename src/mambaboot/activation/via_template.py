@@ -13,11 +13,11 @@ scripts in the ANSI code page).
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from mambaboot.activation.env_delta import PREFIX_TOKEN, Activation
+from mambaboot.fsutil import write_atomic
 from mambaboot.prefix import bin_dirs
 
 HERE = Path(__file__).parent
@@ -97,9 +97,7 @@ class Activator(ABC):
             text = self.render(template, activation)
             data = text.replace("\r\n", "\n").replace("\n", self.newline).encode("utf-8")
             target = prefix / template
-            tmp = target.with_name(f".{template}.tmp{os.getpid()}")
-            tmp.write_bytes((UTF8_BOM if self.bom else b"") + data)
-            os.replace(tmp, target)
+            write_atomic(target, (UTF8_BOM if self.bom else b"") + data)
             written.append(target)
         return written
 

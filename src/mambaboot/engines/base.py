@@ -8,20 +8,13 @@ only has to turn a request into installed packages in an empty prefix.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mambaboot.locations import Cache
+from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
-
-#: Receives ``(event, data)``: "solve", "solved", "download", "link", "done"...
-ProgressCallback = Callable[[str, dict[str, Any]], None]
-
-
-def no_progress(_event: str, _data: dict[str, Any]) -> None:
-    """Default for library callers: nothing is printed by the library."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from mambaboot.fsutil import write_json
+
 URLS_TXT = "urls.txt"
 
 
@@ -30,12 +32,8 @@ def record_for_conda(pkgs: Path, dist: str, url: str, record_json: str) -> None:
     target = info / "repodata_record.json"
     if info.is_dir() and not target.is_symlink() and not target.exists():
         merged = _merged(info, record_json)
-        tmp = info / f".repodata_record.json.{os.getpid()}"
         with contextlib.suppress(OSError):
-            tmp.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, target)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+            write_json(target, merged)
     add_url(pkgs, url)
 
 

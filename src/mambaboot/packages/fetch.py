@@ -14,37 +14,24 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from mambaboot.errors import MambabootError
+from mambaboot.fsutil import path_of_file_url, sha256_file
+from mambaboot.results import ProgressCallback, no_progress
 
 CHUNK = 1 << 20
 PARALLEL_DOWNLOADS = 6
 #: rattler's cache writes ``NAME-VERSION-BUILD.lock``: 8 bytes revision + 32 bytes sha256.
 _RATTLER_LOCK_SIZE = 40
 
-#: ``(event, data)``, the shape of ``engines.base.ProgressCallback`` (not imported:
-#: this module sits below the engines). Events: ``fetch-start`` {count},
-#: ``fetch-bytes`` {n} per chunk received over HTTP, ``fetched`` {name} per archive.
-#: Downloads run in threads, so the callback must be thread-safe.
-ProgressCallback = Callable[[str, dict[str, Any]], None]
-
-
-def no_progress(_event: str, _data: dict[str, Any]) -> None:
-    """Default: archives are fetched silently unless a caller wants to show it."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
+# Progress events: ``fetch-start`` {count}, ``fetch-bytes`` {n} per chunk received
+# over HTTP, ``fetched`` {name} per archive. Downloads run in threads, so the
+# callback must be thread-safe.
 
 @dataclass(frozen=True)
 class Wanted:
@@ -163,7 +150,7 @@ def _download_verified(url: str, want: Wanted, dest: Path, *,
 def local_path(url: str) -> Path | None:
     parsed = urlparse(url)
     if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
+        return path_of_file_url(url)
     if not parsed.scheme:
         return Path(url)
     return None

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import MambabootError
+from mambaboot.platforms import CASE_INSENSITIVE  # there lib/Dir and lib/dir/x are one folder
 
 #: Symlink chains longer than this are refused (the kernel's limit is 40 too).
 MAX_HOPS = 40
@@ -346,10 +347,6 @@ class Layout:
                 entries.append(f"{self.bindir}/{point}")
         return entries, {self.place(p): t for p, t in pkg.links.items()}
 
-
-#: macOS and Windows file systems usually ignore case (and macOS Unicode
-#: normalisation): there ``lib/Dir`` and ``lib/dir/x`` are one folder.
-CASE_INSENSITIVE = sys.platform in ("darwin", "win32")
 
 
 def _as_on_disk(path: str) -> str:

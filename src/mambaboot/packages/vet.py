@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from mambaboot.fsutil import write_atomic
 from mambaboot.packages.archive import Limits, check_archive
 from mambaboot.packages.condacache import record_for_conda
 from mambaboot.packages.fetch import (
@@ -261,10 +262,8 @@ def _read_stamp(stamp: Path, want: Wanted) -> str | None:
 def _write_stamp(stamp: Path, want: Wanted, contents: Contents) -> None:
     with contextlib.suppress(OSError):
         stamp.parent.mkdir(exist_ok=True)
-        tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"checker": CHECKER_VERSION, "sha256": want.sha256,
-                                   "fingerprint": contents.fingerprint}), encoding="utf-8")
-        os.replace(tmp, stamp)
+        write_atomic(stamp, json.dumps({"checker": CHECKER_VERSION, "sha256": want.sha256,
+                                        "fingerprint": contents.fingerprint}))
 
 
 @contextlib.contextmanager

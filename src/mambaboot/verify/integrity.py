@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mambaboot.packages.fetch import CHUNK
+from mambaboot.fsutil import file_digest
 from mambaboot.packages.rules import Layout
 
 #: Files at least this big are hashed in worker threads (hashlib releases the GIL).
@@ -41,16 +41,6 @@ class Drift:
     shared: list[str] = field(default_factory=list)      # modified, and hard-linked elsewhere
     files_checked: int = 0
     bytes_hashed: int = 0
-
-
-def _digest(path: str) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR0911 - a table
@@ -88,7 +78,7 @@ def _check_entry(prefix: str, owner: str, entry: dict[str, Any],  # noqa: PLR091
     if not expected:
         return "unverified", label, 0  # existence, type and size only: nothing to hash against
     try:
-        actual, hashed = _digest(path)
+        actual, hashed = file_digest(path)
     except OSError:
         return "missing", label, 0
     if actual == expected:
@@ -145,7 +135,7 @@ def _check_softlink(prefix: str, path: str, *, rel: str,  # noqa: PLR0911 - a ta
     if os.path.commonpath([real, root]) != root or not os.path.isfile(real):
         return "modified", label, 0
     try:
-        actual, hashed = _digest(real)
+        actual, hashed = file_digest(real)
     except OSError:
         return "modified", label, 0
     return ("ok" if actual == expected else "modified"), label, hashed

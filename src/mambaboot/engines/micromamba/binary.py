@@ -23,14 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mambaboot import platforms
 from mambaboot.errors import MambabootError, UsageError
+from mambaboot.fsutil import write_json
 from mambaboot.locations import Cache
 from mambaboot.results import JsonResult
 
@@ -45,26 +45,15 @@ SOURCES = ("release", "channel")
 SUBDIRS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 ORIGIN = "origin.json"
 
-_MACHINES = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}
-
-
 class MissingBinaryError(MambabootError):
     """The binary is not in the cache and we may not (offline) or cannot fetch it."""
 
 
 def current_subdir(system: str | None = None, machine: str | None = None) -> str:
     """The conda subdir of the running machine, among those micromamba is released for."""
-    system = sys.platform if system is None else system
-    machine = (platform.machine() if machine is None else machine).lower()
-    os_name = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(system, system)
-    arch = _MACHINES.get(machine, machine)
-    if os_name == "osx" and arch == "aarch64":
-        arch = "arm64"
-    if os_name == "linux" and arch == "arm64":
-        arch = "aarch64"
-    subdir = f"{os_name}-{arch}"
+    subdir = platforms.current_subdir(system, machine)
     if subdir not in SUBDIRS:
-        raise UsageError(f"micromamba is not released for this machine ({system}, {machine}); "
+        raise UsageError(f"micromamba is not released for this machine ({subdir}); "
                          f"use the default engine (--engine rattler) or --platform one of "
                          f"{', '.join(SUBDIRS)}.")
     return subdir
@@ -140,9 +129,7 @@ def write_origin(path: Path, version: str, subdir: str, *, sha256: str, source: 
     fetched = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     data = {"version": version, "subdir": subdir, "sha256": sha256, "source": source,
             "url": url, "fetched": fetched, **extra}
-    tmp = path.parent / f".{ORIGIN}.{os.getpid()}"
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path.parent / ORIGIN)
+    write_json(path.parent / ORIGIN, data, sort_keys=True)
     return BinaryInfo(path, version, subdir, sha256, source, url, fetched, downloaded=True)
 
 
@@ -164,7 +151,8 @@ def require_cached(cache: Cache, version: str, subdir: str) -> BinaryInfo:
 
 def verify_cached(cache: Cache, version: str, subdir: str, pin: str | None = None) -> BinaryInfo:
     """Re-hash the cached binary against its record (and the pin); raise when it differs."""
-    from mambaboot.net import ChecksumError, normalize_digest, sha256_file
+    from mambaboot.fsutil import sha256_file
+    from mambaboot.net import ChecksumError, normalize_digest
 
     info = require_cached(cache, version, subdir)
     actual = sha256_file(info.path)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.activation.cleanenv import scrubbed_environ
-from mambaboot.engines.base import ProgressCallback
 from mambaboot.engines.micromamba.binary import (
     BinaryInfo,
     MissingBinaryError,
@@ -34,6 +33,7 @@ from mambaboot.engines.micromamba.binary import (
     write_origin,
 )
 from mambaboot.errors import ChannelError, EngineError
+from mambaboot.fsutil import sha256_file
 from mambaboot.locations import Cache
 from mambaboot.net import (
     ChecksumError,
@@ -41,8 +41,8 @@ from mambaboot.net import (
     download_verified,
     make_client,
     normalize_digest,
-    sha256_file,
 )
+from mambaboot.results import ProgressCallback
 
 #: Both spellings: create takes --micromamba-source, "micromamba fetch" takes --source.
 RELEASE_HINT = "--micromamba-source release (--source release with 'mambaboot micromamba fetch')"

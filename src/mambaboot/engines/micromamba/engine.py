@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.activation.cleanenv import scrubbed_environ
-from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
+from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, BinaryInfo
 from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.errors import EngineError, UsageError
 from mambaboot.locations import Cache
 from mambaboot.prefix import META_DIR, Prefix
+from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import hook
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mambaboot.engines.base import ProgressCallback, no_progress
 from mambaboot.engines.micromamba.binary import (
     MICROMAMBA_VERSION,
     SOURCES,
@@ -27,6 +26,7 @@ from mambaboot.engines.micromamba.binary import (
 )
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.locations import Cache
+from mambaboot.results import ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from mambaboot.net import HttpSettings

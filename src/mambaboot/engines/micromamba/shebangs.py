@@ -18,12 +18,13 @@ micromamba create and updates the package's conda-meta record
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import sys
 from pathlib import Path
+
+from mambaboot.fsutil import write_atomic, write_json
 
 #: The kernel's limit on a #! line (Linux before 5.1: 127 bytes after "#!").
 MAX_SHEBANG = 127
@@ -75,9 +76,7 @@ def fix_prefix(prefix: Path) -> list[str]:
                 fixed.append(rel)
                 changed = True
         if changed:
-            tmp = record_path.with_name(f".{record_path.name}.{os.getpid()}")
-            tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, record_path)
+            write_json(record_path, record)
     return fixed
 
 
@@ -94,13 +93,8 @@ def _fix_file(path: Path) -> str | None:
         mode = path.stat().st_mode
     except OSError:
         return None
-    tmp = path.with_name(f".{path.name}.mambaboot-tmp")
     try:
-        tmp.write_bytes(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        write_atomic(path, data, mode=mode & 0o7777)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         return None
     return hashlib.sha256(data).hexdigest()

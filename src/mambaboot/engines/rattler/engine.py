@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.activation.cleanenv import scrubbed_environ
-from mambaboot.engines.base import Engine, InstallOutcome, ProgressCallback, no_progress
+from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.errors import (
     ChannelError,
     EngineError,
@@ -27,6 +27,7 @@ from mambaboot.errors import (
     UsageError,
 )
 from mambaboot.locations import Cache
+from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 from mambaboot.testhooks import HOOK_VARS
 

@@ -1,4 +1,7 @@
-"""Shared test set-up: real channels (channel_fixtures) and a sealed sandbox per test."""
+"""Shared test set-up: real channels (support.channel_fixtures), wine, a sealed sandbox per test.
+
+Helpers live in ``tests/support`` and are imported as ``tests.support.X`` (see its docstring).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ import signal
 
 import pytest
 
-from sandbox import EngineUnderTest, Sandbox, real_micromamba
+from tests.support.sandbox import EngineUnderTest, Sandbox, real_micromamba
 
-pytest_plugins = ["channel_fixtures"]
+pytest_plugins = ["tests.support.channel_fixtures", "tests.support.wine"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Sandbox, snapshot
+from tests.support.sandbox import Sandbox, snapshot
 
 
 def assert_clean_failure(proc: subprocess.CompletedProcess[str], code: int) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import EngineUnderTest, Sandbox
+from tests.support.sandbox import EngineUnderTest, Sandbox
 
 STAGES = ["solve", "download", "link", "install", "verify"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fstools import unshare_works
-from sandbox import Sandbox, snapshot
+from tests.support.fstools import unshare_works
+from tests.support.sandbox import Sandbox, snapshot
 
 NO_MANAGERS = ("--no-managers",)
 

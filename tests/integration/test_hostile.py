@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import PackageSpec, RawMember, index_channel, write_package
-from sandbox import EngineUnderTest, Sandbox
+from tests.support.sandbox import EngineUnderTest, Sandbox
 
 PKG = "evil"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import CONDA_VERSION
-from sandbox import Sandbox, snapshot
+from tests.support.sandbox import Sandbox, snapshot
 
 
 @pytest.fixture

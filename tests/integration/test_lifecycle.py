@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import CONDA_VERSION, MAMBA_VERSION, PYTHON_VERSION
-from sandbox import EngineUnderTest, Sandbox
+from tests.support.sandbox import EngineUnderTest, Sandbox
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 EXTRAS = ("--with", "demo-tool", "--with", "demo-prefix", "--with", "demo-noarch")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(sys.prefix == sys.base_prefix,
                                 reason="the suite must run from a venv for this to mean anything")

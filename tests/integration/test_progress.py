@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 #: Shown on a terminal while a create runs, one row each (the rows stay until the end).
 CREATE_ROWS = (

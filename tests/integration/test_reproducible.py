@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 
 def package_set(prefix: Path) -> set[tuple[str, str, str, str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from sandbox import Sandbox, snapshot
+from tests.support.sandbox import Sandbox, snapshot
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")

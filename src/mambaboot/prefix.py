@@ -63,10 +63,6 @@ class Prefix(namedtuple("_Prefix", "path")):
         return self.meta / LOCKFILE
 
     @property
-    def activation_file(self) -> Path:
-        return self.meta / ACTIVATION
-
-    @property
     def parked_meta(self) -> Path:
         """Where the micromamba engine parks ``.mambaboot`` while micromamba runs
         (it refuses a non-empty folder that is not yet a conda prefix)."""
@@ -250,7 +246,7 @@ def _has_python(prefix: Path) -> bool:
                                                     "bin/python3"))
 
 
-def list_envs(root: Path, *, sizes: bool = True) -> ListResult:
+def list_envs(root: Path) -> ListResult:
     """Environments and failed creates under ``root``; foreign directories are ignored."""
     from mambaboot.fsutil import tree_size  # not needed by `run`, which imports this module
     from mambaboot.results import EnvEntry, ListResult
@@ -266,7 +262,7 @@ def list_envs(root: Path, *, sizes: bool = True) -> ListResult:
                 continue
             manifest = prefix.read_manifest() if status is Status.OK else {}
             count = len(list(prefix.conda_meta.glob("*.json"))) if prefix.conda_meta.is_dir() else 0
-            size = tree_size(child)[0] if sizes else 0
+            size = tree_size(child)[0]
             shown = status.value
             if status is Status.OK and not _has_python(child):
                 shown = BROKEN  # e.g. 'conda remove python' inside: not usable as it is

@@ -24,23 +24,27 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from mambaboot.envlock import env_lock
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
-from mambaboot.fsutil import crossing_mounts, is_link, reporting_deletions, unlink_link, walk
+from mambaboot.fsutil import (
+    crossing_mounts,
+    is_link,
+    remove_tree,
+    reporting_deletions,
+    unlink_link,
+    walk,
+)
 from mambaboot.prefix import require_env
-from mambaboot.results import RemoveResult
+from mambaboot.results import ProgressCallback, RemoveResult
 from mambaboot.verify.checks import same_path
 
 TRASH_DIR = ".mambaboot-trash"
 #: Deletions reported per ``deleted`` event: one event per file would cost more than the
 #: display is worth on a 50,000-file environment.
 DELETED_BATCH = 250
-#: ``(event, data)``, as ``engines.base.ProgressCallback`` (not imported: remove loads no engine).
-ProgressCallback = Callable[[str, dict[str, Any]], None]
 #: Variables naming the environment this shell is in; each is checked on its own.
 ACTIVE_ENV_VARS = ("CONDA_PREFIX", "MAMBABOOT_ENV")
 
@@ -95,6 +99,8 @@ def remove_env(path: Path, *, dry_run: bool = False,
     """
     _refuse_dangerous(path)
     prefix = require_env(path, allow_incomplete=True)
+    if not dry_run:
+        empty_trash(prefix.path.parent)
     entries = tuple(sorted(p.name for p in prefix.path.iterdir()))
     if dry_run:
         _refuse_mounts(prefix.path)  # the plan shows the refusal the real remove would give
@@ -135,6 +141,21 @@ def _reported(path: Path, progress: ProgressCallback | None) -> Iterator[None]:
     finally:
         if pending:
             progress("deleted", {"count": pending})
+
+
+def empty_trash(root: Path) -> None:
+    """Delete what earlier removes moved aside into ``ROOT/.mambaboot-trash``.
+
+    On Windows a file that a running program holds open cannot be deleted, only
+    renamed: remove moves it into the trash so the environment's folder goes
+    away at once. The next remove under the same root deletes what is no longer
+    held (best effort: what is still held stays for the remove after that).
+    """
+    trash = root / TRASH_DIR
+    if is_link(trash) or not trash.is_dir():
+        return  # never follow a link planted in the trash's place
+    with contextlib.suppress(OSError):
+        remove_tree(trash)
 
 
 def count_files(root: Path) -> int:

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import rattler
 
-from mambaboot.errors import UsageError
+from mambaboot.errors import LockFormatError
 from mambaboot.packages.fetch import Wanted
 
 ENV_NAME = "default"
@@ -22,10 +22,6 @@ ENV_NAME = "default"
 
 def current_subdir() -> str:
     return str(rattler.Subdir.current())
-
-
-class LockFormatError(UsageError):
-    """A lockfile or @EXPLICIT file cannot be read."""
 
 
 def is_explicit(path: Path) -> bool:

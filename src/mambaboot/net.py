@@ -33,20 +33,12 @@ from urllib.parse import urlparse
 import httpx
 
 from mambaboot import __version__
-from mambaboot.errors import MambabootError
+from mambaboot.errors import ChecksumError, DownloadError
 from mambaboot.fsutil import path_of_file_url, sha256_file
 from mambaboot.results import ProgressCallback, no_progress
 
 T = TypeVar("T")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class DownloadError(MambabootError):
-    """A file could not be fetched (network, HTTP status, timeout)."""
-
-
-class ChecksumError(DownloadError):
-    """A file's sha256 is missing, malformed or differs from the expected one."""
 
 
 class _Retry(Exception):

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from mambaboot.activation.cleanenv import scrubbed_environ, tool_free
 from mambaboot.activation.env_delta import IS_WINDOWS, PREFIX_TOKEN, Activation, apply
-from mambaboot.errors import MambabootError, UsageError
+from mambaboot.errors import ActivateScriptTimeoutError, MambabootError, UsageError
 
 TIMEOUT_VAR = "MAMBABOOT_ACTIVATE_TIMEOUT"
 #: Seconds each activate.d script may take while ``run`` measures it.
@@ -65,12 +65,8 @@ _POSIX_CODE = ('__mb_py=$1; __mb_dump=$2; __mb_out=$3; __mb_f=$4; shift 4; exec 
                '. "$__mb_f"; exec "$__mb_py" -I -c "$__mb_dump" "$__mb_out"')
 
 
-class ActivateScriptTimeoutError(MambabootError):
-    """An activate.d script did not finish in time while ``run`` measured it."""
-
-
-class ScriptFailed(Exception):
-    """Internal: the script ended its shell, so it produced no environment."""
+class _ScriptFailed(Exception):
+    """Internal: the script ended its shell (never reaches a user: measure() warns instead)."""
 
 
 def scripts(prefix: Path, windows: bool = IS_WINDOWS) -> list[Path]:
@@ -114,7 +110,7 @@ def measure(prefix: Path, activation: Activation) -> Activation:
     for script in found:
         try:
             env = run_script(script, env, limit)
-        except ScriptFailed as failed:
+        except _ScriptFailed as failed:
             sys.stderr.write(f"mambaboot: warning: the activate.d script {script} {failed}; "
                              "what it sets is left out (fix or remove that package).\n")
             sys.stderr.flush()
@@ -129,7 +125,7 @@ def measure(prefix: Path, activation: Activation) -> Activation:
 def run_script(script: Path, env: dict[str, str], limit: float) -> dict[str, str]:
     """The environment after sourcing ``script`` in ``env``; nothing it started survives.
 
-    Raises ``TimeoutError`` after ``limit`` seconds and ``ScriptFailed`` when the
+    Raises ``TimeoutError`` after ``limit`` seconds and ``_ScriptFailed`` when the
     script ended its shell; the script's process group is killed in every case.
     """
     token = secrets.token_hex(8)
@@ -166,7 +162,7 @@ def run_script(script: Path, env: dict[str, str], limit: float) -> dict[str, str
         out.unlink(missing_ok=True)
     after = _parse(text)
     if after is None:
-        raise ScriptFailed(f"ended its shell (exit {code})" if code else "ended its shell")
+        raise _ScriptFailed(f"ended its shell (exit {code})" if code else "ended its shell")
     return {k: v for k, v in after.items() if k not in _OURS}
 
 

@@ -21,21 +21,13 @@ from pathlib import Path
 
 from mambaboot.activation import env_delta, fresh
 from mambaboot.activation.cleanenv import require_clean_shell, tool_free
-from mambaboot.errors import MambabootError, UsageError
+from mambaboot.errors import (
+    CommandNotFoundError,
+    CommandNotRunnableError,
+    UsageError,
+)
 from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import require_env
-
-
-class CommandNotFoundError(MambabootError):
-    """The command is not on the environment's PATH (nor the inherited one)."""
-
-    exit_code = 127
-
-
-class CommandNotRunnableError(MambabootError):
-    """The command exists but cannot be executed (permissions, bad format)."""
-
-    exit_code = 126
 
 
 class Plan(namedtuple("_Plan", "executable argv env")):

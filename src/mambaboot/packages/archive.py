@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from mambaboot.errors import UnsafePackageError
 from mambaboot.packages.rules import (
     BAD_MODE,
     METADATA,
     Contents,
-    UnsafePackageError,
     check_path,
     finish,
     refuse,

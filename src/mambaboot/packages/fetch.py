@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from mambaboot.errors import MambabootError
+from mambaboot.errors import (
+    ChecksumError,
+    DownloadError,
+    HashMismatchError,
+    MambabootError,
+    MissingPackagesError,
+)
 from mambaboot.fsutil import path_of_file_url, sha256_file
 from mambaboot.results import ProgressCallback, no_progress
 
@@ -49,14 +55,6 @@ class Wanted:
             if self.file_name.endswith(ext):
                 return self.file_name[: -len(ext)]
         return self.file_name
-
-
-class HashMismatchError(MambabootError):
-    """An archive's bytes are not the ones the lockfile names."""
-
-
-class MissingPackagesError(MambabootError):
-    """--offline and the cache does not hold everything."""
 
 
 def rattler_cached_sha256(pkgs: Path, dist: str) -> str | None:
@@ -107,13 +105,7 @@ def _download_verified(url: str, want: Wanted, dest: Path, *,
     SSL_CERT_FILE / the OS trust store and MAMBABOOT_HTTP_*; the file is renamed
     into the cache only when its sha256 is the expected one.
     """
-    from mambaboot.net import (
-        ChecksumError,
-        DownloadError,
-        HttpSettings,
-        download_verified,
-        make_client,
-    )
+    from mambaboot.net import HttpSettings, download_verified, make_client
 
     settings = HttpSettings.from_env()
     own = client is None

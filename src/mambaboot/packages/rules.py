@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mambaboot.errors import MambabootError
+from mambaboot.errors import UnsafePackageError
 from mambaboot.platforms import CASE_INSENSITIVE  # there lib/Dir and lib/dir/x are one folder
 
 #: Symlink chains longer than this are refused (the kernel's limit is 40 too).
@@ -48,10 +48,6 @@ RESERVED_TOP = frozenset({".mambaboot", "pkgs", "conda-meta", "__clobbers__", "a
 #: Mode bits no package file may carry: setuid/setgid/sticky, and writable by anyone.
 BAD_MODE = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 _ENTRY_POINT = re.compile(r"^\s*([^=\s]+)\s*=")
-
-
-class UnsafePackageError(MambabootError):
-    """A package would write outside the prefix, or is malformed in a way that could."""
 
 
 def refuse(label: str, problem: str) -> UnsafePackageError:
@@ -346,7 +342,6 @@ class Layout:
             else:
                 entries.append(f"{self.bindir}/{point}")
         return entries, {self.place(p): t for p, t in pkg.links.items()}
-
 
 
 def _as_on_disk(path: str) -> str:

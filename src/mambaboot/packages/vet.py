@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from mambaboot.errors import UnsafePackageError
 from mambaboot.fsutil import write_atomic
 from mambaboot.packages.archive import Limits, check_archive
 from mambaboot.packages.condacache import record_for_conda
@@ -44,7 +45,6 @@ from mambaboot.packages.rules import (
     Clobber,
     Contents,
     Layout,
-    UnsafePackageError,
     check_extracted,
     check_identity,
     check_path,

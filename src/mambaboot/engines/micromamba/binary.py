@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mambaboot import platforms
-from mambaboot.errors import MambabootError, UsageError
+from mambaboot.errors import ChecksumError, MissingBinaryError, UsageError
 from mambaboot.fsutil import write_json
 from mambaboot.locations import Cache
 from mambaboot.results import JsonResult
@@ -44,10 +44,6 @@ MIRROR_VAR = "MAMBABOOT_MICROMAMBA_URL"
 SOURCES = ("release", "channel")
 SUBDIRS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 ORIGIN = "origin.json"
-
-class MissingBinaryError(MambabootError):
-    """The binary is not in the cache and we may not (offline) or cannot fetch it."""
-
 
 def current_subdir(system: str | None = None, machine: str | None = None) -> str:
     """The conda subdir of the running machine, among those micromamba is released for."""
@@ -152,7 +148,7 @@ def require_cached(cache: Cache, version: str, subdir: str) -> BinaryInfo:
 def verify_cached(cache: Cache, version: str, subdir: str, pin: str | None = None) -> BinaryInfo:
     """Re-hash the cached binary against its record (and the pin); raise when it differs."""
     from mambaboot.fsutil import sha256_file
-    from mambaboot.net import ChecksumError, normalize_digest
+    from mambaboot.net import normalize_digest
 
     info = require_cached(cache, version, subdir)
     actual = sha256_file(info.path)

@@ -28,15 +28,13 @@ from typing import Any
 from mambaboot.activation.cleanenv import scrubbed_environ
 from mambaboot.engines.micromamba.binary import (
     BinaryInfo,
-    MissingBinaryError,
     binary_path,
     write_origin,
 )
-from mambaboot.errors import ChannelError, EngineError
+from mambaboot.errors import ChannelError, ChecksumError, EngineError, MissingBinaryError
 from mambaboot.fsutil import sha256_file
 from mambaboot.locations import Cache
 from mambaboot.net import (
-    ChecksumError,
     HttpSettings,
     download_verified,
     make_client,

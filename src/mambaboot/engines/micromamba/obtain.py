@@ -24,7 +24,7 @@ from mambaboot.engines.micromamba.binary import (
     verify_cached,
     write_origin,
 )
-from mambaboot.errors import MambabootError, UsageError
+from mambaboot.errors import ChecksumError, MambabootError, UsageError
 from mambaboot.locations import Cache
 from mambaboot.results import ProgressCallback, no_progress
 
@@ -38,7 +38,7 @@ def ensure(cache: Cache, *, version: str = MICROMAMBA_VERSION, subdir: str | Non
            settings: HttpSettings | None = None) -> BinaryInfo:
     """Return a verified binary: the cached one, or freshly fetched from ``source``."""
     from mambaboot.engines.micromamba.channel import fetch_from_channels  # starts no worker
-    from mambaboot.net import ChecksumError, HttpSettings
+    from mambaboot.net import HttpSettings
 
     version, subdir = check_version(version), check_subdir(subdir or current_subdir())
     if source not in SOURCES:
@@ -65,7 +65,6 @@ def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
                   progress: ProgressCallback, settings: HttpSettings) -> BinaryInfo:
     """Route 1: the release asset, checked against its ``.sha256`` (or the explicit pin)."""
     from mambaboot.net import (
-        ChecksumError,
         download_verified,
         fetch_text,
         make_client,

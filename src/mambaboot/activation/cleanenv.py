@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 
 from mambaboot.errors import ActiveEnvironmentError
+from mambaboot.platforms import IS_WINDOWS
 
 #: Variables that mean "something is already active in this shell".
 ACTIVE_VARS = ("CONDA_PREFIX", "CONDA_SHLVL", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV",
@@ -68,7 +69,7 @@ def fix_command(var: str, windows: bool | None = None) -> str:
     if var == "MAMBABOOT_ENV":
         return "exit"  # a 'mambaboot shell' (or 'deactivate' after sourcing activate.*)
     if windows is None:
-        windows = sys.platform == "win32"
+        windows = IS_WINDOWS
     return f"set {var}=" if windows else f"unset {var}"
 
 
@@ -107,7 +108,7 @@ def tool_free(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     if venv is not None:
         env.pop("VIRTUAL_ENV", None)
         env.pop("VIRTUAL_ENV_PROMPT", None)
-    tool_bin = os.path.join(sys.prefix, "Scripts" if sys.platform == "win32" else "bin")
+    tool_bin = os.path.join(sys.prefix, "Scripts" if IS_WINDOWS else "bin")
     key = next((k for k in env if k.upper() == "PATH"), "PATH")
     kept = [d for d in env.get(key, "").split(os.pathsep) if d and not _same_dir(d, tool_bin)]
     env[key] = os.pathsep.join(kept)

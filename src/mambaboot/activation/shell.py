@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mambaboot.activation.cleanenv import require_clean_shell, tool_free
+from mambaboot.activation.quoting import fish_quote, sh_quote
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from mambaboot.fsutil import remove_tree
 from mambaboot.platforms import IS_WINDOWS
@@ -62,14 +63,6 @@ class Launch:
     env: dict[str, str]
 
 
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _fish_quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
           environ: Mapping[str, str] | None = None, interactive: bool = True) -> Launch:
     """The command line and environment that start ``shell`` inside ``prefix``.
@@ -86,20 +79,20 @@ def build(shell: str, prefix: Path, workdir: Path, *, rc: bool = False,
     if shell == "bash":
         rcfile = workdir / "bashrc"
         user = '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n' if rc else ""
-        rcfile.write_text(user + f". {_sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
+        rcfile.write_text(user + f". {sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
         return Launch([exe, "--rcfile", str(rcfile), "-i"], env)
     if shell == "zsh":
         user_dir = env.get("ZDOTDIR") or env.get("HOME", "")
-        restore = (f"ZDOTDIR={_sh_quote(env['ZDOTDIR'])}\n" if env.get("ZDOTDIR")
+        restore = (f"ZDOTDIR={sh_quote(env['ZDOTDIR'])}\n" if env.get("ZDOTDIR")
                    else "unset ZDOTDIR\n")
-        user = (f"[ -f {_sh_quote(user_dir + '/.zshrc')} ] && "
-                f". {_sh_quote(user_dir + '/.zshrc')}\n") if rc else ""
+        user = (f"[ -f {sh_quote(user_dir + '/.zshrc')} ] && "
+                f". {sh_quote(user_dir + '/.zshrc')}\n") if rc else ""
         (workdir / ".zshrc").write_text(
-            restore + user + f". {_sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
+            restore + user + f". {sh_quote(str(prefix / 'activate.sh'))}\n", "utf-8")
         env["ZDOTDIR"] = str(workdir)
         return Launch([exe, "-i"] + ([] if rc else ["--no-globalrcs"]), env)
     if shell == "fish":
-        init = f"source {_fish_quote(str(prefix / 'activate.fish'))}"
+        init = f"source {fish_quote(str(prefix / 'activate.fish'))}"
         return Launch([exe, "-i", *([] if rc else ["--no-config"]), "--init-command", init], env)
     if shell == "cmd":
         # /D skips AutoRun; the path travels in a variable so no character in it
@@ -123,7 +116,7 @@ def _piped(shell: str, exe: str, prefix: Path) -> list[str] | None:
                 str(prefix / "activate.sh")]
     if shell == "fish":
         return [exe, "--no-config", "--init-command",
-                f"source {_fish_quote(str(prefix / 'activate.fish'))}"]
+                f"source {fish_quote(str(prefix / 'activate.fish'))}"]
     return None  # cmd.exe and PowerShell read piped commands as they are
 
 

@@ -49,10 +49,10 @@ def test_only_conda_shlvl_has_an_inactive_zero() -> None:
 
 
 def test_the_fix_named_fits_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setattr("mambaboot.activation.cleanenv.IS_WINDOWS", True)
     with pytest.raises(ActiveEnvironmentError, match="run 'set PYTHONPATH='"):
         require_clean_shell({"PYTHONPATH": "C:/v"})
-    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setattr("mambaboot.activation.cleanenv.IS_WINDOWS", False)
     with pytest.raises(ActiveEnvironmentError, match="run 'unset PYTHONPATH'"):
         require_clean_shell({"PYTHONPATH": "/v"})
     with pytest.raises(ActiveEnvironmentError, match="run 'conda deactivate' then 'deactivate'"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mambaboot.activation.env_delta import Activation
+from mambaboot.activation.quoting import sh_quote
 from mambaboot.activation.via_template import Activator
 
 
@@ -11,8 +12,7 @@ class BashActivator(Activator):
     templates = ("activate.sh",)
 
     def quote(self, text: str) -> str:
-        # Inside single quotes nothing is special; a quote itself ends, is escaped, reopens.
-        return "'" + text.replace("'", "'\\''") + "'"
+        return sh_quote(text)
 
     def prefix_ref(self) -> str:
         return '"$_mb_prefix"'

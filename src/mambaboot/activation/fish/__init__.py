@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mambaboot.activation.env_delta import Activation
+from mambaboot.activation.quoting import fish_quote
 from mambaboot.activation.via_template import Activator
 
 
@@ -11,8 +12,7 @@ class FishActivator(Activator):
     templates = ("activate.fish",)
 
     def quote(self, text: str) -> str:
-        # fish single quotes: only \\ and \' are escapes; $ ( ) ` and " are literal.
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return fish_quote(text)
 
     def prefix_ref(self) -> str:
         return '"$_mb_prefix"'

@@ -266,8 +266,9 @@ def list_envs(root: Path) -> ListResult:
             shown = status.value
             if status is Status.OK and not _has_python(child):
                 shown = BROKEN  # e.g. 'conda remove python' inside: not usable as it is
+            version = manifest.get("python_version")
             entries.append(EnvEntry(
                 name=child.name, path=child, status=shown,
-                python_version=manifest.get("python_version"), package_count=count,
+                python_version=version if isinstance(version, str) else None, package_count=count,
                 size_bytes=size))
     return ListResult(root, tuple(entries))

@@ -220,7 +220,7 @@ def _packaging() -> Any:
 
         return packaging
     except ImportError:  # pip is needed to download anyway
-        import pip._vendor.packaging.requirements  # type: ignore[import-not-found]
+        import pip._vendor.packaging.requirements
 
         return pip._vendor.packaging
 

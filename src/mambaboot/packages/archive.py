@@ -106,7 +106,9 @@ class _Members:
                                   "limit with --max-unpacked")
 
     def read(self, stream: IO[bytes]) -> None:
-        with tarfile.open(fileobj=_Counted(stream, self), mode="r|") as tar:  # type: ignore[arg-type]
+        # typeshed's tarfile wants a seekable, writable file; stream mode "r|" only reads
+        with tarfile.open(fileobj=_Counted(stream, self),  # type: ignore[call-overload]
+                          mode="r|") as tar:
             for member in tar:
                 self.add(tar, member)
 
@@ -189,7 +191,7 @@ def check_zip_layout(archive: zipfile.ZipFile, fh: IO[bytes], label: str) -> Non
         if flags & 0x08:  # a data descriptor follows the data
             fh.seek(expected)
             expected += 16 if fh.read(4) == b"PK\x07\x08" else 12
-    if expected != archive.start_dir:  # type: ignore[attr-defined]
+    if expected != archive.start_dir:
         raise refuse(label, "its zip has unlisted bytes after the last member")
 
 
@@ -208,7 +210,7 @@ def _read_conda(path: Path, members: _Members) -> None:
             decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
             try:
                 with archive.open(info) as raw, decompressor.stream_reader(raw) as stream:
-                    members.read(stream)  # type: ignore[arg-type]
+                    members.read(stream)
             except zstandard.ZstdError as exc:
                 raise refuse(members.label, f"its {info.filename} cannot be decompressed "
                                             f"({exc})") from None

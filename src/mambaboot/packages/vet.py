@@ -199,7 +199,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:
             shutil.rmtree(aside, ignore_errors=True)
         os.replace(staging, folder)
         data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
-        if fd is None:
+        if fd is None or sys.platform == "win32":  # no lock fd on Windows (no os.pwrite)
             (pkgs / f"{want.dist}.lock").write_bytes(data)
         else:
             os.ftruncate(fd, 0)
@@ -269,11 +269,11 @@ def _write_stamp(stamp: Path, want: Wanted, contents: Contents) -> None:
 @contextlib.contextmanager
 def _cache_entry_lock(path: Path, *, exclusive: bool = False) -> Iterator[int | None]:
     """Hold rattler's lock on a cache entry: a concurrent extraction is never seen half done."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: rattler locks differently; the sha re-check remains
+    if sys.platform == "win32":  # rattler locks differently; the sha re-check remains
         yield None
         return
+    import fcntl
+
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY, 0o644)
     except OSError:

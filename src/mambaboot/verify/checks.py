@@ -140,7 +140,7 @@ def clobber_check(prefix: Prefix) -> list[Check]:
         clobbers = prefix.read_manifest().get("clobbers") or []
     except (OSError, ValueError, AttributeError):
         return []
-    if not clobbers:
+    if not clobbers or not isinstance(clobbers, list):
         return []
     def one(clobber: dict) -> str:
         won = clobber.get("installed") or "?"

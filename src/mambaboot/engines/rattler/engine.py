@@ -22,9 +22,9 @@ from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.errors import (
     ChannelError,
     EngineError,
-    MambabootError,
     SolveError,
     UsageError,
+    from_json,
 )
 from mambaboot.locations import Cache
 from mambaboot.results import ProgressCallback, no_progress
@@ -119,8 +119,7 @@ def _outcome(result: dict[str, Any] | None, code: int, stderr: str) -> InstallOu
         message = result.get("message", "")
         kind = result.get("kind")
         if kind == "mambaboot":
-            error = UsageError(message) if result.get("exit_code") == 2 else MambabootError(message)
-            raise error
+            raise from_json(result)
         if kind == "solve":
             hint = (" (python comes with pip: add --no-pip if the channels have no pip)"
                     if "pip" in message else "")

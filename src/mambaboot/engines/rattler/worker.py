@@ -313,8 +313,8 @@ def main() -> int:
     request = json.loads(sys.stdin.read())
     try:
         asyncio.run(OPS[request.get("op", "create")](request, emit))
-    except MambabootError as exc:  # ours: already one sentence with the fix
-        emit("error", kind="mambaboot", exit_code=exc.exit_code, message=exc.message)
+    except MambabootError as exc:  # ours: rebuilt as the same class by the parent
+        emit("error", kind="mambaboot", **exc.to_json())
         return 1
     except Exception as exc:  # every failure is reported to the parent
         emit("error", kind=classify(exc), type=type(exc).__name__, message=str(exc))

@@ -97,11 +97,9 @@ def real_micromamba(mirror: Path) -> tuple[EngineUnderTest, object] | None:
     Returns the engine and the server (close it when done), or None when no real
     binary is available. The binary goes through the normal sha256-checked fetch.
     """
-    from test_micromamba_engine import shared_micromamba
-
     from mambaboot.devchannel import ChannelServer
     from mambaboot.engines.micromamba.binary import current_subdir
-    from tests.support.micromamba_standin import release_tree
+    from tests.support.micromamba_standin import release_tree, shared_micromamba
 
     real = shared_micromamba()
     if real is None:

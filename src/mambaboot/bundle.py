@@ -18,11 +18,35 @@ from pathlib import Path
 
 from mambaboot import __version__
 from mambaboot.errors import UsageError
+from mambaboot.locations import Cache
+from mambaboot.results import BundleResult
 
 BUNDLE_MARKER = "bundle.json"
 
 
-def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
+def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True) -> BundleResult:
+    """``mambaboot bundle``: the environment at ``env`` -> a new folder or ``.tar`` ``out``.
+
+    The archives come from the cache the environment was made with (its
+    ``pkgs`` link) when ``own_cache``, else from ``cache``, and are downloaded
+    there when missing.
+    """
+    from mambaboot.activation.quoting import for_shell
+    from mambaboot.prefix import require_env
+
+    prefix = require_env(env)
+    if not prefix.lockfile.is_file():
+        raise UsageError(f"{prefix.path} has no lockfile; run "
+                         f"'mambaboot lock {for_shell(prefix.path)}' first.")
+    out = Path(out).expanduser().absolute()
+    if out.suffix == ".tar" and out.exists():
+        raise UsageError(f"{out} already exists; choose a new name.")
+    pkgs = (prefix.pkgs_link.resolve() if own_cache and prefix.pkgs_link.is_symlink()
+            else cache.pkgs)
+    return write_bundle(prefix.lockfile, pkgs, out)
+
+
+def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     """Write the bundle for the environment whose lockfile is ``lock``."""
     from mambaboot import lockfile
     from mambaboot.locations import fs_error
@@ -55,7 +79,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> Path:
     finally:
         if as_tar:
             shutil.rmtree(folder, ignore_errors=True)
-    return out
+    return BundleResult(out, len(records))
 
 
 @contextlib.contextmanager

@@ -12,10 +12,12 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mambaboot.activation.cleanenv import active_variables, fix_command
+from mambaboot.results import DoctorReport, Finding
+
+__all__ = ["DoctorReport", "Finding", "diagnose"]
 
 #: (hive, key, value name) -> the value's data, or None when absent.
 RegistryReader = Callable[[str, str, str], "str | None"]
@@ -26,16 +28,6 @@ _INIT_BLOCK = re.compile(r">>>\s*(conda|mamba|micromamba) initialize\s*>>>")
 _MANAGERS = ("conda", "mamba", "micromamba")
 _PYTHONS = ("python", "python3")
 _EXE_SUFFIXES = ("", ".exe", ".bat", ".cmd") if sys.platform == "win32" else ("",)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: what kind, where it is, what it does, and the one-line fix."""
-
-    kind: str      # active-variable | autorun | rc-file | path | cache-filesystem
-    where: str
-    problem: str
-    fix: str
 
 
 def read_registry(hive: str, key: str, value: str) -> str | None:
@@ -165,20 +157,6 @@ def check_cache_filesystem(root: Path, pkgs: Path,
                     "every create copies files instead of hard-linking them (slow, wasteful)",
                     f"pass --cache {root / '.cache'} or set MAMBABOOT_CACHE to a folder on the "
                     "same drive as the root")]
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    findings: tuple[Finding, ...]
-    checked: tuple[str, ...]     # rc files looked at, for the curious
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def to_json(self) -> dict[str, object]:
-        return {"ok": self.ok, "findings": [asdict(f) for f in self.findings],
-                "checked_files": list(self.checked)}
 
 
 def diagnose(root: Path, pkgs: Path, environ: Mapping[str, str] | None = None,

@@ -1,14 +1,18 @@
-"""What to install: specs and channels, from the command line.
+"""What to install: specs and channels, from the command line, environment.yml or the API.
 
 Channels are normalised to URLs here (names -> conda.anaconda.org, directories
 -> ``file://``) so the engines and the manifest only ever see one form.
+``create_request`` is the one place that turns what a user gives (name, python
+version, specs, channels, an environment.yml, a lockfile) into a
+``CreateRequest``: the CLI and ``mambaboot.api`` both call it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -194,3 +198,76 @@ def with_defaults(deps: tuple[str, ...], managers: bool, pip: bool = True) -> tu
     wanted = ("python", *(("pip",) if pip else ()), *(("conda", "mamba") if managers else ()))
     extra = [n for n in wanted if n not in names]
     return (*deps, *extra)
+
+
+def create_request(*, name: str | None = None, python: str | None = None,
+                   specs: Sequence[str] = (), channels: Sequence[str] = (),
+                   file: Path | None = None, from_lock: Path | None = None,
+                   from_bundle: bool = False, managers: bool = True, pip: bool = True,
+                   offline: bool = False, allow_link_scripts: bool = False,
+                   limits: Mapping[str, int] | None = None,
+                   ) -> tuple[CreateRequest, tuple[str, ...]]:
+    """What to create, and the warnings to show: ``(request, warnings)``.
+
+    ``request.name`` is the prefix's folder name (``NAME_PYVER``, see
+    ``locations.prefix_dirname``); NAME defaults to the file's ``name:``, then
+    ``py``. With ``file``, ``channels`` come first, then the file's (a warning
+    says so when both are given) and its dependencies replace the defaults
+    (python, pip, conda, mamba are added unless turned off). ``from_lock`` and
+    ``from_bundle`` install exactly what the lock says: no python version, no
+    extra specs, no channels.
+    """
+    from mambaboot.locations import DEFAULT_NAME, prefix_dirname
+
+    if (from_lock or from_bundle) and (specs or python):
+        raise UsageError("--from-lock/--from-bundle install exactly what the lock says; "
+                         "drop PYVER and --with.")
+    warnings: list[str] = []
+    chosen = list(channels)
+    override: tuple[str, ...] | None = None
+    lock: str | None = None
+    if file is not None:
+        envfile = read_env_file(Path(file))
+        name = envfile.name if name is None else name
+        if chosen and envfile.channels:
+            # never silently: -c comes first, the file's channels stay after it
+            warnings.append(f"channels: {', '.join(chosen)} (from -c), then "
+                            f"{', '.join(envfile.channels)} (from {os.fspath(file)}).")
+        chosen += envfile.channels
+        override = with_defaults(envfile.dependencies + tuple(specs), managers, pip)
+    elif from_lock is not None:
+        lock = str(Path(from_lock).absolute())
+        if not Path(lock).is_file():
+            raise UsageError(f"The lockfile {os.fspath(from_lock)} does not exist; "
+                             "check the path.")
+        override = ()
+    dirname = prefix_dirname(DEFAULT_NAME if name is None else name, python)
+    normalized: tuple[str, ...] = ()
+    if from_lock is None and not from_bundle:
+        normalized = tuple(dict.fromkeys(normalize_channel(c, warnings)
+                                         for c in (chosen or [DEFAULT_CHANNEL])))
+    request = CreateRequest(
+        name=dirname, python=python, channels=normalized, extra=tuple(specs),
+        managers=managers, pip=pip, offline=offline, allow_link_scripts=allow_link_scripts,
+        specs_override=override, lock=lock, limits=dict(limits or {}))
+    return request, tuple(warnings)
+
+
+def unpack_limits(unpacked: str | None, members: str | int | None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Per-package unpack limits (``--max-unpacked``, ``--max-members``), else
+    ``MAMBABOOT_MAX_UNPACKED``/``MAMBABOOT_MAX_MEMBERS``; ``{}`` for the defaults."""
+    from dataclasses import asdict
+
+    env = os.environ if environ is None else environ
+    unpacked = unpacked or env.get("MAMBABOOT_MAX_UNPACKED") or None
+    members = members or env.get("MAMBABOOT_MAX_MEMBERS") or None
+    if unpacked is None and members is None:
+        return {}
+    from mambaboot.packages.archive import make_limits
+
+    try:
+        return asdict(make_limits(unpacked, members))
+    except ValueError:
+        raise UsageError(f"The package limits {unpacked or ''} {members or ''} are not valid; "
+                         "write a size like 64G and a whole number of files.") from None

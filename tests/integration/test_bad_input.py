@@ -120,7 +120,8 @@ def test_usage_errors_point_at_the_commands_help_and_speak_json(sandbox: Sandbox
     proc = sandbox.run("create", "env", "--frobnicate", "--json")
     assert proc.returncode == 2
     doc = json.loads(proc.stdout)
-    assert doc["ok"] is False and doc["exit_code"] == 2 and "--frobnicate" in doc["error"]
+    assert doc["ok"] is False and doc["exit_code"] == 2 and doc["command"] == "create"
+    assert doc["error"]["type"] == "UsageError" and "--frobnicate" in doc["error"]["message"]
     assert "see 'mambaboot create --help'" in proc.stderr
     proc = sandbox.run("list", "--bogus")
     assert proc.returncode == 2 and "see 'mambaboot list --help'" in proc.stderr

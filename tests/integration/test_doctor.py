@@ -25,7 +25,9 @@ def doctor(sandbox: Sandbox, *args: str, **env: str) -> tuple[int, dict]:
     proc = sandbox.run("doctor", "--json", *args, env={**sandbox.env, "PATH": "/usr/bin:/bin",
                                                      **env})
     assert "Traceback" not in proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
+    doc = json.loads(proc.stdout)
+    assert doc["command"] == "doctor" and doc["ok"] is (proc.returncode == 0)
+    return proc.returncode, doc["result"]
 
 
 def kinds(report: dict) -> list[tuple[str, str]]:

@@ -38,7 +38,7 @@ def wait_for(pause: Path, proc: subprocess.Popen[str], timeout: float = 120) -> 
 
 
 def statuses(sandbox: Sandbox) -> dict[str, str]:
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     return {e["name"]: e["status"] for e in listed["environments"]}
 
 

@@ -82,7 +82,8 @@ def test_list_json_reports_a_missing_root_as_an_error(sandbox: Sandbox, tmp_path
 
     proc = sandbox.run("list", "--json", "--root", str(tmp_path / "missing"))
     doc = json.loads(proc.stdout)
-    assert doc["ok"] is False and doc["exit_code"] == 2 and "does not exist" in doc["error"]
+    assert doc["ok"] is False and doc["exit_code"] == 2
+    assert "does not exist" in doc["error"]["message"]
 
 
 @pytest.mark.parametrize("option", ["--root", "--cache"])

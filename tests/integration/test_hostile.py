@@ -316,8 +316,10 @@ def test_clobbered_files_are_named_and_recorded(sandbox: Sandbox, demo_channel: 
     # linked, but named: the path and both packages, on stderr and in the JSON
     line = next(x for x in proc.stderr.splitlines() if path in x)
     assert "intruder-1.0" in line and "python-" in line and "warning" in line
-    result = json.loads(proc.stdout)
+    doc = json.loads(proc.stdout)
+    result = doc["result"]
     [clobber] = result["clobbers"]
+    assert [w for w in doc["warnings"] if path in w] == [line.removeprefix("mambaboot: ")]
     assert clobber["path"] == path and len(clobber["packages"]) == 2
     installed = (sandbox.root / "c" / path).read_bytes()
     assert (installed == b"print('intruder')\n") == clobber["installed"].startswith("intruder")

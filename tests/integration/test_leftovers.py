@@ -24,7 +24,7 @@ MM_CMD = ("# cmd: micromamba create --yes --prefix {path} --override-channels -c
 
 
 def statuses(sandbox: Sandbox) -> dict[str, str]:
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     return {e["name"]: e["status"] for e in listed["environments"]}
 
 

@@ -47,7 +47,7 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
     where = (prefix / "share" / "demo-prefix" / "where.txt").read_text(encoding="utf-8")
     assert str(prefix) in where and "anaconda1anaconda2" not in where
 
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     [entry] = listed["environments"]
     assert (entry["name"], entry["status"], entry["python_version"]) == (
         envdir(), "ok", PYTHON_VERSION)
@@ -75,8 +75,10 @@ def test_full_lifecycle_writes_nothing_outside_root_and_cache(
 
 def test_defaults_latest_python_without_managers(sandbox: Sandbox, demo_channel: Path) -> None:
     proc = sandbox.run("create", "--no-managers", "-c", str(demo_channel), "--json", check=True)
-    result = json.loads(proc.stdout)
-    assert result["ok"] and result["name"] == "py"  # NAME defaults to "py", no PYVER suffix
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] and doc["command"] == "create"
+    result = doc["result"]
+    assert result["name"] == "py"  # NAME defaults to "py", no PYVER suffix
     assert result["specs"] == ["python", "pip"]  # pip with python, as in conda
     assert result["package_count"] == 2
     prefix = sandbox.root / "py"
@@ -100,13 +102,13 @@ def test_failed_create_leftover_is_listed_incomplete_then_replaced(
     (half / ".mambaboot").mkdir(parents=True)
     (half / ".mambaboot" / "creating").write_text("pid 1\n")
     (half / "junk").write_text("left by a crash")
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     assert [(e["name"], e["status"]) for e in listed["environments"]] == [("half", "incomplete")]
     refused = sandbox.run("verify", "half")
     assert refused.returncode == 1 and "unfinished create" in refused.stderr
     sandbox.run("create", "half", "--no-managers", "-c", str(demo_channel), check=True)
     assert not (half / "junk").exists()
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     assert [(e["name"], e["status"]) for e in listed["environments"]] == [("half", "ok")]
 
 
@@ -125,7 +127,9 @@ def test_verify_reports_a_missing_file(sandbox: Sandbox, demo_channel: Path) -> 
     proc = sandbox.run("verify", "v")
     assert proc.returncode == 1
     assert "FAIL files" in proc.stdout and "bin/demo-tool" in proc.stdout
-    report = json.loads(sandbox.run("verify", "v", "--json").stdout)
+    doc = json.loads(sandbox.run("verify", "v", "--json").stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 1 and "error" not in doc
+    report = doc["result"]
     assert report["ok"] is False
     assert {c["name"]: c["ok"] for c in report["checks"]}["python"] is True
 

@@ -42,11 +42,14 @@ def test_fetch_path_verify(sandbox: Sandbox, mirror_env: dict[str, str]) -> None
     binary = sandbox.root / ".cache" / "micromamba" / VERSION / current_subdir() / "micromamba"
     assert f"Fetched micromamba {VERSION}" in fetched.stdout and str(binary) in fetched.stdout
     assert binary.read_bytes() == BODY
-    again = json.loads(mm(sandbox, "fetch", "--json", env=mirror_env).stdout)
-    assert again["ok"] and not again["downloaded"] and again["path"] == str(binary)
+    doc = json.loads(mm(sandbox, "fetch", "--json", env=mirror_env).stdout)
+    again = doc["result"]
+    assert doc["ok"] and again["action"] == "fetch" and not again["downloaded"]
+    assert again["path"] == str(binary)
     assert mm(sandbox, "path").stdout.strip() == str(binary)
-    verified = json.loads(mm(sandbox, "verify", "--json").stdout)
-    assert verified["ok"] and verified["source"] == "release"
+    doc = json.loads(mm(sandbox, "verify", "--json").stdout)
+    verified = doc["result"]
+    assert doc["ok"] and verified["source"] == "release"
     binary.write_bytes(b"tampered")
     bad = mm(sandbox, "verify")
     assert bad.returncode == 1 and "does not match" in bad.stderr and "Traceback" not in bad.stderr
@@ -66,7 +69,7 @@ def test_fetch_from_the_channel_for_another_platform(sandbox: Sandbox, demo_chan
     proc = mm(sandbox, "fetch", "--source", "channel", "-c", str(demo_channel),
               "--platform", "win-64", "--json")
     assert proc.returncode == 0, proc.stderr
-    info = json.loads(proc.stdout)
+    info = json.loads(proc.stdout)["result"]
     assert info["path"].endswith("win-64/micromamba.exe") and info["source"] == "channel"
 
 

@@ -164,7 +164,7 @@ def test_stand_in_failure_shows_the_log_tail_and_leaves_nothing(
     # with --json, micromamba's own problem report is the error's details
     as_json = create(sandbox, mm, demo_channel, "--with", "no-such-package", "--json")
     doc = json.loads(as_json.stdout)
-    assert doc["ok"] is False and "solver_problems" in doc["details"]
+    assert doc["ok"] is False and "solver_problems" in doc["error"]["details"]
     assert sorted(p.name for p in sandbox.root.iterdir()) == [".cache"]  # the log is in it
     sandbox.assert_user_dirs_untouched()
 

@@ -111,7 +111,7 @@ def test_json_and_quiet_show_no_progress_even_with_verbose(
     removed = sandbox.run("remove", "scripted", "--yes", flag, "-v", check=True)
     assert removed.stderr == ""
     if flag == "--json":
-        assert json.loads(removed.stdout)["removed"] is True
+        assert json.loads(removed.stdout)["result"]["removed"] is True
 
 
 def test_json_on_a_terminal_prints_no_progress(sandbox: Sandbox, demo_channel: Path) -> None:

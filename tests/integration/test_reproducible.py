@@ -143,7 +143,7 @@ def test_offline_solve_uses_cached_repodata(sandbox: Sandbox, demo_channel: Path
 def test_drift_is_reported(sandbox: Sandbox, demo_channel: Path) -> None:
     prefix = make_env(sandbox, demo_channel, "d", "--no-managers", "--with", "demo-prefix")
     clean = json.loads(sandbox.run("verify", "d", "--json", check=True).stdout)
-    assert clean["ok"]
+    assert clean["ok"] and clean["result"]["ok"]
     # an edited file (copy-on-write so the shared cache stays intact), a deleted file
     tool = prefix / "bin" / "demo-tool"
     content = tool.read_bytes()
@@ -166,11 +166,11 @@ def test_drift_is_reported(sandbox: Sandbox, demo_channel: Path) -> None:
     assert "modified: demo-tool: bin/demo-tool" in proc.stdout
     assert "missing: libdemo: lib/libdemo.txt" in proc.stdout
     assert "not in the lockfile: demo-noarch" in proc.stdout
-    report = json.loads(sandbox.run("verify", "d", "--json").stdout)
+    report = json.loads(sandbox.run("verify", "d", "--json").stdout)["result"]
     assert {c["name"] for c in report["checks"] if not c["ok"]} == {"files", "lockfile"}
     # after 'lock', the extra package is accepted as the new truth
     sandbox.run("lock", "d", check=True)
-    report = json.loads(sandbox.run("verify", "d", "--json").stdout)
+    report = json.loads(sandbox.run("verify", "d", "--json").stdout)["result"]
     assert {c["name"] for c in report["checks"] if not c["ok"]} == {"files"}
 
 
@@ -258,11 +258,11 @@ def test_lock_exports_go_where_asked(sandbox: Sandbox, demo_channel: Path, tmp_p
     sandbox.run("lock", "ex", "-o", str(copy), check=True)
     assert copy.read_text() == lock_yml.read_text()
     doc = json.loads(sandbox.run("lock", "ex", "--format", "explicit", "--json",
-                                 check=True).stdout)
+                                 check=True).stdout)["result"]
     assert doc["output"] is None and "# platform:" in doc["content"]
     assert "\n@EXPLICIT\n" in doc["content"]
-    doc = json.loads(sandbox.run("lock", "ex", "--json", check=True).stdout)
-    assert "content" not in doc and doc["lockfile"] == str(lock_yml)
+    doc = json.loads(sandbox.run("lock", "ex", "--json", check=True).stdout)["result"]
+    assert doc["content"] is None and doc["lockfile"] == str(lock_yml)
     proc = sandbox.run("lock", "ex", "--format", "explicit", "-o", str(tmp_path))
     assert proc.returncode == 2 and "is a directory" in proc.stderr
 

@@ -57,12 +57,21 @@ def _main(argv: Sequence[str] | None) -> int:
 
     hook("startup")  # lets the tests deliver Ctrl-C while the CLI is still starting
     from mambaboot.cli.parser import COMMANDS, Parser, build_parser, command_module
+    from mambaboot.errors import MambabootError
 
+    if "mambaboot.cli.render" in sys.modules:  # main() called again in one process
+        sys.modules["mambaboot.cli.render"].reset()
     named = args_list[0] if args_list and not args_list[0].startswith("-") else None
-    parser = build_parser(named)
     Parser.command = named if named in COMMANDS else None
     Parser.as_json = "--json" in args_list[: args_list.index("--")] if "--" in args_list \
         else "--json" in args_list
+    try:
+        parser = build_parser(named)
+    except MambabootError as exc:  # a command that cannot load: loud, one sentence
+        from mambaboot.cli.render import report_error
+
+        return report_error(exc, command=Parser.command, verbose="-v" in args_list,
+                            as_json=Parser.as_json)
     args = parser.parse_args(args_list)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -78,6 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         raise  # a reader that went away: main() ends quietly
     except Exception as exc:
-        from mambaboot.cli.output import report_error
+        from mambaboot.cli.render import report_error
 
-        return report_error(exc, verbose=verbose, as_json=getattr(args, "json", False))
+        return report_error(exc, command=args.command, verbose=verbose,
+                            as_json=getattr(args, "json", False))

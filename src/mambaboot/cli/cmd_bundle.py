@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
-from mambaboot.errors import UsageError
-from mambaboot.locations import resolve_cache, resolve_env, resolve_root
-from mambaboot.prefix import require_env
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -23,22 +18,8 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mambaboot.bundle import write_bundle
+    from mambaboot import api
+    from mambaboot.cli.render import render
 
-    root = resolve_root(args.root)
-    prefix = require_env(resolve_env(args.env, root))
-    if not prefix.lockfile.is_file():
-        raise UsageError(f"{prefix.path} has no lockfile; run 'mambaboot lock {args.env}' first.")
-    out = Path(args.out).expanduser().absolute()
-    if out.suffix == ".tar" and out.exists():
-        raise UsageError(f"{out} already exists; choose a new name.")
-    # The cache the environment was made with (its pkgs link) holds its archives.
-    pkgs = (prefix.pkgs_link.resolve() if prefix.pkgs_link.is_symlink() and not args.cache
-            else resolve_cache(args.cache, root).pkgs)
-    write_bundle(prefix.lockfile, pkgs, out)
-    if args.json:
-        print_json({"ok": True, "bundle": str(out)})
-    elif not args.quiet:
-        print(f"Wrote bundle {out}")
-        print(f"  rebuild with: mambaboot create NAME --from-bundle {out}")
-    return 0
+    result = api.bundle(env=args.env, out=args.out, root=args.root, cache=args.cache)
+    return render("bundle", result, as_json=args.json, quiet=args.quiet)

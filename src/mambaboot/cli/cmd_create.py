@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-from pathlib import Path
+from typing import Any
 
-from mambaboot.activation.quoting import for_shell
-from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
 from mambaboot.errors import UsageError
-from mambaboot.locations import DEFAULT_NAME, prefix_dirname, resolve_cache, resolve_root
-from mambaboot.spec import DEFAULT_CHANNEL, CreateRequest, normalize_channel
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -50,105 +44,27 @@ def register(subs: argparse._SubParsersAction) -> None:
     common_options(p, channels=True)
 
 
-def _request(args: argparse.Namespace) -> tuple[str, CreateRequest]:
-    name, channels = args.name, args.channels
-    specs: tuple[str, ...] | None = None
-    lock = None
-    if args.file:
-        from mambaboot.spec import read_env_file, with_defaults
-
-        envfile = read_env_file(Path(args.file))
-        name = envfile.name if name is None else name
-        if channels and envfile.channels:
-            # never silently: -c comes first, the file's channels stay after it
-            print(f"mambaboot: channels: {', '.join(channels)} (from -c), then "
-                  f"{', '.join(envfile.channels)} (from {args.file}).", file=sys.stderr)
-        channels = [*(channels or []), *envfile.channels] or None
-        specs = with_defaults(envfile.dependencies + tuple(args.with_pkgs), not args.no_managers,
-                              not args.no_pip)
-    elif args.from_lock:
-        lock = str(Path(args.from_lock).absolute())
-        if not Path(lock).is_file():
-            raise UsageError(f"The lockfile {args.from_lock} does not exist; check the path.")
-        specs = ()
-    dirname = prefix_dirname(DEFAULT_NAME if name is None else name, args.pyver)
-    if args.from_lock or args.from_bundle:
-        normalized: tuple[str, ...] = ()
-    else:
-        warnings: list[str] = []
-        normalized = tuple(dict.fromkeys(normalize_channel(c, warnings)
-                                         for c in (channels or [DEFAULT_CHANNEL])))
-        for warning in warnings:
-            print(f"mambaboot: {warning}", file=sys.stderr)
-    return dirname, CreateRequest(
-        name=dirname, python=args.pyver, channels=normalized, extra=tuple(args.with_pkgs),
-        managers=not args.no_managers, pip=not args.no_pip, offline=args.offline,
-        allow_link_scripts=args.allow_link_scripts, specs_override=specs, lock=lock,
-        limits=_limits(args))
-
-
-def _limits(args: argparse.Namespace) -> dict[str, int]:
-    """Per-package unpack limits from the options, else MAMBABOOT_MAX_* variables."""
-    import os
-    from dataclasses import asdict
-
-    from mambaboot.packages.archive import make_limits
-
-    unpacked = args.max_unpacked or os.environ.get("MAMBABOOT_MAX_UNPACKED") or None
-    members = args.max_members or os.environ.get("MAMBABOOT_MAX_MEMBERS") or None
-    if unpacked is None and members is None:
-        return {}
-    try:
-        return asdict(make_limits(unpacked, members))
-    except ValueError:
-        raise UsageError(f"The package limits {unpacked or ''} {members or ''} are not valid; "
-                         "write a size like 64G and a whole number of files.") from None
-
-
 def run(args: argparse.Namespace) -> int:
-    from mambaboot import session
+    from mambaboot import api
+    from mambaboot.cli import render
 
-    if (args.from_lock or args.from_bundle) and (args.with_pkgs or args.pyver):
-        raise UsageError("--from-lock/--from-bundle install exactly what the lock says; "
-                         "drop PYVER and --with.")
-    dirname, request = _request(args)
-    templates = tuple(Path(t).expanduser().absolute() for t in args.template)
-    for t in templates:
-        if not t.is_dir():
-            raise UsageError(f"The template {t} is not a directory; pass an existing folder.")
-    root = resolve_root(args.root)
-    cache = resolve_cache(args.cache, root)
-    with contextlib.ExitStack() as stack:
-        if args.from_bundle:
-            from dataclasses import replace
+    options = _engine_options(args)
+    with ProgressView(enabled=not (args.json or args.quiet), verbose=args.verbose) as view:
+        def progress(event: str, data: dict[str, Any]) -> None:
+            if event == "warning":  # never silent, even with --quiet or --json
+                render.warn(str(data["message"]))
+            else:
+                view(event, data)
 
-            from mambaboot.bundle import opened_bundle
-
-            lock, pkgs = stack.enter_context(opened_bundle(Path(args.from_bundle).absolute(),
-                                                           cache.root))
-            request = replace(request, lock=str(lock), bundle=str(pkgs), specs_override=())
-        view = stack.enter_context(ProgressView(enabled=not (args.json or args.quiet),
-                                                verbose=args.verbose))
-        result = session.create(request, root / dirname, cache, engine=args.engine,
-                                progress=view, templates=templates,
-                                engine_options=_engine_options(args))
-    for clobber in result.clobbers:  # never silent, even with --quiet or --json
-        print(f"mambaboot: warning: {clobber['path']} is shipped by "
-              f"{' and '.join(clobber['packages'])}; the file of "
-              f"{clobber.get('installed') or 'the last one linked'} is installed, the other is "
-              "kept under __clobbers__/ ('mambaboot verify' lists this).", file=sys.stderr)
-    if args.json:
-        print_json({"ok": True, **result.to_json()})
-    elif not args.quiet:
-        print(f"Created {result.prefix}")
-        print(f"  {result.package_count} packages, Python {result.python_version} "
-              f"(engine {result.engine} {result.engine_version}, {result.seconds:.1f} s)")
-        print(f"  lockfile: {result.prefix / '.mambaboot' / 'lock.yml'}")
-        print(f"  package cache: {cache.pkgs}")
-        print("Enter it with:")
-        print(f"  mambaboot shell {for_shell(result.prefix)}")
-        print(f"  mambaboot run {for_shell(result.prefix)} -- python")
-    return 0
+        result = api.create(
+            name=args.name, python=args.pyver, root=args.root, cache=args.cache,
+            specs=args.with_pkgs, channels=args.channels or (), file=args.file,
+            from_lock=args.from_lock, from_bundle=args.from_bundle,
+            managers=not args.no_managers, pip=not args.no_pip, offline=args.offline,
+            engine=args.engine, allow_link_scripts=args.allow_link_scripts,
+            templates=args.template, max_unpacked=args.max_unpacked,
+            max_members=args.max_members, engine_options=options, progress=progress)
+    return render.render("create", result, as_json=args.json, quiet=args.quiet)
 
 
 def _engine_options(args: argparse.Namespace) -> dict[str, str]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
-from mambaboot.locations import resolve_cache, resolve_root
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -20,19 +18,8 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mambaboot.doctor import diagnose
+    from mambaboot import api
+    from mambaboot.cli.render import render
 
-    root = resolve_root(args.root)
-    report = diagnose(root, resolve_cache(args.cache, root).pkgs)
-    if args.json:
-        print_json(report.to_json())
-    elif not args.quiet or report.findings:
-        if report.ok:
-            print("No problems found: no active environment, AutoRun hook, init block, "
-                  "stray conda on PATH or cross-filesystem cache.")
-        else:
-            print(f"{len(report.findings)} problem(s) found:")
-            for finding in report.findings:
-                print(f"- [{finding.kind}] {finding.where}: {finding.problem}")
-                print(f"    fix: {finding.fix}")
-    return 0 if report.ok else 1
+    return render("doctor", api.doctor(root=args.root, cache=args.cache), as_json=args.json,
+                  quiet=args.quiet)

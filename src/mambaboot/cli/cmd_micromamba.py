@@ -8,14 +8,10 @@ scripts, and re-checked against the digest recorded when it was fetched.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from mambaboot.cli.parser import common_options
 from mambaboot.cli.progress import ProgressView
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, SOURCES, SUBDIRS
-
-if TYPE_CHECKING:
-    from mambaboot.engines.micromamba.binary import BinaryInfo
 
 
 def add_binary_options(p: argparse.ArgumentParser) -> None:
@@ -47,6 +43,7 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mambaboot.cli.render import render
     from mambaboot.engines.micromamba.binary import (
         check_subdir,
         check_version,
@@ -56,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from mambaboot.engines.micromamba.obtain import ensure
     from mambaboot.locations import resolve_cache, resolve_root
+    from mambaboot.results import MicromambaResult
     from mambaboot.spec import DEFAULT_CHANNEL, normalize_channel
 
     root = resolve_root(args.root)
@@ -63,33 +61,14 @@ def run(args: argparse.Namespace) -> int:
     version = check_version(args.micromamba_version or MICROMAMBA_VERSION)
     subdir = check_subdir(args.platform) if args.platform else current_subdir()
     if args.action == "path":
-        return _report(args, require_cached(cache, version, subdir), "path")
-    if args.action == "verify":
-        return _report(args, verify_cached(cache, version, subdir, args.micromamba_sha256),
-                       "verify")
-    channels = tuple(normalize_channel(c) for c in (args.channels or [DEFAULT_CHANNEL]))
-    with ProgressView(enabled=not (args.json or args.quiet), stages=False) as bar:
-        info = ensure(cache, version=version, subdir=subdir, pin=args.micromamba_sha256,
-                      source=args.micromamba_source or "release", channels=channels,
-                      offline=args.offline, progress=bar)
-    return _report(args, info, "fetch")
-
-
-def _report(args: argparse.Namespace, info: BinaryInfo, action: str) -> int:
-    from mambaboot.cli.output import print_json
-
-    if args.json:
-        print_json({"ok": True, "action": action, **info.to_json()})
-        return 0
-    if action == "path":
-        print(info.path)
-        return 0
-    if not args.quiet:
-        verb = {"fetch": "Fetched" if info.downloaded else "Cached",
-                "verify": "Verified"}[action]
-        print(f"{verb} micromamba {info.version} ({info.subdir}): {info.path}")
-        print(f"  sha256 {info.sha256}")
-        print(f"  from {info.source}: {info.url}")
-    return 0
-
-
+        info = require_cached(cache, version, subdir)
+    elif args.action == "verify":
+        info = verify_cached(cache, version, subdir, args.micromamba_sha256)
+    else:
+        channels = tuple(normalize_channel(c) for c in (args.channels or [DEFAULT_CHANNEL]))
+        with ProgressView(enabled=not (args.json or args.quiet), stages=False) as bar:
+            info = ensure(cache, version=version, subdir=subdir, pin=args.micromamba_sha256,
+                          source=args.micromamba_source or "release", channels=channels,
+                          offline=args.offline, progress=bar)
+    return render("micromamba", MicromambaResult(args.action, info), as_json=args.json,
+                  quiet=args.quiet)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
+from pathlib import Path
 
-from mambaboot.cli.output import print_json
 from mambaboot.cli.parser import common_options
 from mambaboot.errors import UsageError
-from mambaboot.locations import resolve_env, resolve_root
-from mambaboot.remove import remove_env
 
 
 def register(subs: argparse._SubParsersAction) -> None:
@@ -25,33 +24,32 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = resolve_env(args.env, resolve_root(args.root))
-    plan = remove_env(path, dry_run=True)
+    from mambaboot import api
+    from mambaboot.cli.render import render
+
+    plan = api.remove(env=args.env, root=args.root, dry_run=True)
     if args.dry_run:
-        if args.json:
-            print_json(plan.to_json())
-        else:
-            print(f"Would remove {plan.prefix} ({len(plan.entries)} entries: "
-                  f"{', '.join(plan.entries)}); the package cache is kept.")
-        return 0
-    if not args.yes:
-        if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
-            raise UsageError(f"Refusing to remove {plan.prefix} without confirmation; "
-                             "pass --yes (or --dry-run to see what would go).")
-        try:
-            answer = input(f"Remove {plan.prefix}? [y/N] ").strip().lower()
-        except EOFError:  # Ctrl-D at the prompt: that is a no
-            answer = ""
-            print()
-        if answer not in ("y", "yes"):
-            print("Nothing removed.")
-            return 1
+        return render("remove", plan, as_json=args.json, quiet=args.quiet)
+    if not args.yes and not _confirmed(plan.prefix):
+        # declined: nothing removed, exit 1
+        return render("remove", replace(plan, dry_run=False), as_json=args.json,
+                      quiet=args.quiet, exit_code=1)
     from mambaboot.cli.progress import ProgressView
 
     with ProgressView(enabled=not (args.json or args.quiet), verbose=args.verbose) as view:
-        result = remove_env(path, progress=view if view.active else None)
-    if args.json:
-        print_json(result.to_json())
-    elif not args.quiet:
-        print(f"Removed {result.prefix}")
-    return 0
+        result = api.remove(env=plan.prefix, dry_run=False,
+                            progress=view if view.active else None)
+    return render("remove", result, as_json=args.json, quiet=args.quiet)
+
+
+def _confirmed(prefix: Path) -> bool:
+    """Ask on a terminal; without one, --yes is required."""
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+        raise UsageError(f"Refusing to remove {prefix} without confirmation; "
+                         "pass --yes (or --dry-run to see what would go).")
+    try:
+        answer = input(f"Remove {prefix}? [y/N] ").strip().lower()
+    except EOFError:  # Ctrl-D at the prompt: that is a no
+        answer = ""
+        print()
+    return answer in ("y", "yes")

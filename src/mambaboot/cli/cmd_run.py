@@ -122,9 +122,9 @@ def fast_main(args: Sequence[str]) -> int | None:
                          "changed.\n")
         return 130
     except Exception as exc:
-        from mambaboot.cli.output import report_error
+        from mambaboot.cli.render import report_error
 
-        return report_error(exc, verbose=verbose, as_json=False)
+        return report_error(exc, command="run", verbose=verbose, as_json=False)
 
 
 __all__ = ["fast_main", "parse_fast", "register", "run"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from importlib import import_module
 from types import ModuleType
 from typing import NoReturn
 
 from mambaboot import __version__
+from mambaboot.errors import MambabootError
 
-#: Order shown in --help. A command whose module is missing is simply not offered.
+#: Order shown in --help. Every one must load: a missing dependency is an error, never a
+#: command that silently disappears.
 COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "remove", "doctor",
             "micromamba", "completion")
 
@@ -30,13 +31,19 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         prog = f"mambaboot {Parser.command}" if Parser.command else self.prog
         text = f"{message[:1].upper()}{message[1:]}; see '{prog} --help'."
-        if Parser.as_json:
-            import json
+        from mambaboot.cli.render import report_error
+        from mambaboot.errors import UsageError
 
-            sys.stdout.write(json.dumps({"ok": False, "error": text, "details": None,
-                                         "exit_code": 2}, indent=2) + "\n")
-        sys.stderr.write(f"mambaboot: {text}\n")
-        raise SystemExit(2)
+        raise SystemExit(report_error(UsageError(text), command=Parser.command, verbose=False,
+                                      as_json=Parser.as_json))
+
+
+def missing_module(module: str | None, command: str | None = None) -> str:
+    """The one sentence for a broken install: which module is missing, and the fix."""
+    what = f"its '{command}' command" if command else "a module it needs"
+    return (f"mambaboot cannot load {what}: the module {module or '?'!r} is not installed; "
+            "reinstall mambaboot with its dependencies ('pip install --force-reinstall "
+            "mambaboot', or 'pip install -e .' in a checkout).")
 
 
 def command_module(name: str) -> ModuleType:
@@ -74,15 +81,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mambaboot {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    names = [only] if only in COMMANDS else COMMANDS
-    registered = False
-    for name in names:
+    for name in [only] if only in COMMANDS else COMMANDS:
         try:
             module = command_module(name)
-        except ModuleNotFoundError:
-            continue
+        except ModuleNotFoundError as exc:
+            raise MambabootError(missing_module(exc.name, name)) from exc
         module.register(subs)
-        registered = True
-    if only is not None and not registered:
-        return build_parser()
     return parser

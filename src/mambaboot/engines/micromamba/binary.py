@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ from mambaboot import platforms
 from mambaboot.errors import ChecksumError, MissingBinaryError, UsageError
 from mambaboot.fsutil import write_json
 from mambaboot.locations import Cache
-from mambaboot.results import JsonResult
+from mambaboot.results import BinaryInfo
 
 if TYPE_CHECKING:  # httpx costs ~60 ms: only loaded when something is really fetched
     pass
@@ -44,6 +43,7 @@ MIRROR_VAR = "MAMBABOOT_MICROMAMBA_URL"
 SOURCES = ("release", "channel")
 SUBDIRS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 ORIGIN = "origin.json"
+
 
 def current_subdir(system: str | None = None, machine: str | None = None) -> str:
     """The conda subdir of the running machine, among those micromamba is released for."""
@@ -89,20 +89,6 @@ def release_url(version: str, subdir: str, environ: Mapping[str, str] | None = N
     if "{" in base:
         return base.format(version=version, subdir=subdir)
     return f"{base.rstrip('/')}/{version}/micromamba-{subdir}"
-
-
-@dataclass(frozen=True)
-class BinaryInfo(JsonResult):
-    """A verified binary in the cache, and where it came from."""
-
-    path: Path
-    version: str
-    subdir: str
-    sha256: str
-    source: str             # release | channel
-    url: str
-    fetched: str            # ISO time it was downloaded
-    downloaded: bool = False  # True when this call fetched it (False: served from the cache)
 
 
 def read_origin(cache: Cache, version: str, subdir: str) -> BinaryInfo | None:

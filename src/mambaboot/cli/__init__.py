@@ -33,8 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _interrupted() -> int:
+def _interrupted(command: str | None = None, as_json: bool = False) -> int:
     with contextlib.suppress(KeyboardInterrupt, OSError):  # a second Ctrl-C: still quiet
+        if as_json:  # stdout stays one document, even now
+            from mambaboot.cli.render import interrupted, print_json
+
+            print_json(interrupted(command, INTERRUPTED_MESSAGE.removeprefix("mambaboot: ")))
         print(INTERRUPTED_MESSAGE, file=sys.stderr)
     return INTERRUPTED
 
@@ -83,7 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
         refuse_empty_options(getattr(args, "root", None), getattr(args, "cache", None))
         return int(command_module(args.command).run(args) or 0)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _interrupted(args.command, getattr(args, "json", False))
     except BrokenPipeError:
         raise  # a reader that went away: main() ends quietly
     except Exception as exc:

@@ -14,7 +14,8 @@ and on failure (usage errors included)
 with findings has ``ok: false``, exit code 1 and its ``result`` (no
 ``error``). ``warnings`` are the texts also printed on stderr as
 ``mambaboot: ...`` while the command ran. ``command`` is null only for a usage
-error before a command was named. ``SCHEMA`` changes only when a key is
+error before a command was named; Ctrl-C gives ``"type": "KeyboardInterrupt"``
+and exit code 130. ``SCHEMA`` changes only when a key is
 renamed or removed or its meaning changes; new keys may appear at any time.
 Text goes to stdout, warnings and errors to stderr.
 """
@@ -53,6 +54,14 @@ def envelope(command: str | None, *, exit_code: int = 0, result: Any = None,
         doc["error"] = error_json(error)
     else:
         doc["result"] = result.to_json() if hasattr(result, "to_json") else result
+    return doc
+
+
+def interrupted(command: str | None, message: str) -> dict[str, Any]:
+    """The envelope of a command cut short by Ctrl-C (exit code 130)."""
+    doc = envelope(command, exit_code=130, result=None)
+    del doc["result"]
+    doc["error"] = {"type": "KeyboardInterrupt", "message": message, "details": None}
     return doc
 
 

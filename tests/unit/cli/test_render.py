@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -164,3 +165,20 @@ def test_a_module_missing_at_run_time_is_named_too(capsys: pytest.CaptureFixture
 def test_usage_error_exit_code_is_two(capsys: pytest.CaptureFixture[str]) -> None:
     assert render.report_error(UsageError("Bad."), command=None, verbose=False, as_json=True) == 2
     assert doc_of(capsys.readouterr().out)["command"] is None
+
+
+def test_ctrl_c_with_json_still_prints_one_document(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = parser.command_module("list")
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parser, "command_module",
+                        lambda name: SimpleNamespace(register=real.register, run=interrupted))
+    assert main(["list", "--json"]) == 130
+    captured = capsys.readouterr()
+    doc = doc_of(captured.out)
+    assert (doc["command"], doc["exit_code"], doc["error"]["type"]) == (
+        "list", 130, "KeyboardInterrupt")
+    assert captured.err.startswith("mambaboot: interrupted")

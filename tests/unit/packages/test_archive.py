@@ -12,10 +12,10 @@ import pytest
 import zstandard
 
 from mambaboot.devchannel import FileSpec, PackageSpec, RawMember, archive_bytes
+from mambaboot.errors import UnsafePackageError
 from mambaboot.packages.archive import check_archive
 from mambaboot.packages.rules import (
     Contents,
-    UnsafePackageError,
     check_extracted,
     check_transaction,
     resolve,
@@ -249,8 +249,9 @@ def test_tree_fingerprint_sees_an_edit_through_a_hard_link(tmp_path: Path) -> No
 
 
 def test_readers_that_disagree_are_refused(tmp_path: Path) -> None:
+    from mambaboot.fsutil import sha256_file
     from mambaboot.packages.archive import Limits
-    from mambaboot.packages.fetch import Wanted, sha256_file
+    from mambaboot.packages.fetch import Wanted
     from mambaboot.packages.rules import check_same_names
     from mambaboot.packages.vet import _unpack_checked
 

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from mambaboot.devchannel import PackageSpec, archive_bytes
+from mambaboot.errors import UnsafePackageError
+from mambaboot.fsutil import sha256_file
 from mambaboot.packages import vet as guard
-from mambaboot.packages.fetch import rattler_cached_sha256, sha256_file
-from mambaboot.packages.rules import UnsafePackageError
+from mambaboot.packages.fetch import rattler_cached_sha256
 
 
 def build(folder: Path, name: str = "tool", **kw: object) -> Path:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot import __version__, activation, condaenv
+from mambaboot import __version__, activation, condaenv, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
 from mambaboot.activation.quoting import for_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
@@ -35,7 +35,6 @@ from mambaboot.platforms import current_subdir
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult, ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
-from mambaboot.testhooks import hook
 from mambaboot.verify.checks import record_paths, smoke_checks
 
 
@@ -50,6 +49,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
     if check_shell:
         require_clean_shell()
     started = time.monotonic()
+    progress = _with_test_hooks(progress)
     if request.lock and engine != DEFAULT_ENGINE:
         raise UsageError("--from-lock and --from-bundle use the embedded engine; "
                          "drop --engine.")
@@ -75,7 +75,6 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
-            hook("verify")
             checks, python_version = smoke_checks(prefix, request.name)
             failed = [c for c in checks if not c.ok]
             if failed:
@@ -99,6 +98,14 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
         written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(clobbers),
     )
+
+
+def _with_test_hooks(progress: ProgressCallback) -> ProgressCallback:
+    """Every event passes ``testhooks`` once it is drawn (inert unless a test set them)."""
+    def relay(event: str, data: dict[str, Any]) -> None:
+        progress(event, data)
+        testhooks.on_event(event)
+    return relay
 
 
 def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:

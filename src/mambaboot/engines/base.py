@@ -21,7 +21,6 @@ from mambaboot.spec import CreateRequest
 class InstallOutcome:
     """What an engine reports back: the records it installed and its own version."""
 
-    engine: str
     engine_version: str
     records: list[dict[str, Any]] = field(default_factory=list)
     channels: tuple[str, ...] = ()  # as recorded in the lockfile
@@ -33,10 +32,6 @@ class Engine(ABC):
     """One way of installing a solved set of packages into a fresh prefix."""
 
     name: str
-
-    @abstractmethod
-    def version(self) -> str:
-        """Version string recorded in env.json."""
 
     @abstractmethod
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,

@@ -10,28 +10,25 @@ collide), and the one member is extracted next to it.
 
 Version ``2.3.3-0`` means package version ``2.3.3`` with build string ``0``,
 which is how conda-forge builds micromamba; ``2.3.3`` alone takes the highest
-build. The rattler part (query, extract) runs in ``engines.fetch_worker``.
+build. The rattler part (query, extract) runs in ``engines.micromamba.fetch_worker``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot.activation.cleanenv import scrubbed_environ
+from mambaboot.engines import child
 from mambaboot.engines.micromamba.binary import (
     BinaryInfo,
     binary_path,
     write_origin,
 )
-from mambaboot.errors import ChannelError, ChecksumError, EngineError, MissingBinaryError
+from mambaboot.errors import ChecksumError, EngineError, MissingBinaryError
 from mambaboot.fsutil import sha256_file
 from mambaboot.locations import Cache
 from mambaboot.net import (
@@ -56,27 +53,11 @@ def member_name(subdir: str) -> str:
 
 
 def run_fetch_worker(request: dict[str, Any]) -> dict[str, Any]:
-    """Run one worker operation in a child process; return its reply or raise."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mambaboot.engines.micromamba.fetch_worker"],
-            input=json.dumps(request),
-            capture_output=True, text=True, encoding="utf-8", env=scrubbed_environ(),
-            timeout=900, check=False)
-    except subprocess.TimeoutExpired:
-        raise EngineError("Reading the channels for micromamba took over 15 minutes; check the "
-                          "network and the channel URLs, then try again.") from None
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    try:
-        reply = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        tail = "\n".join(proc.stderr.strip().splitlines()[-12:])
-        raise EngineError(f"The channel reader stopped unexpectedly (exit code {proc.returncode})"
-                          "; run the same command again.", details=tail) from None
-    if reply.get("event") != "done":
-        raise ChannelError("A channel could not be read for the micromamba package; check the "
-                           "-c URL or path (or drop --offline).", details=reply.get("message"))
-    return reply
+    """Run one worker operation in a child process (``engines.child``); return its reply."""
+    return child.run("mambaboot.engines.micromamba.fetch_worker", request,
+                     what="The channel reader", timeout=900, timeout_message=(
+                         "Reading the channels for micromamba took over 15 minutes; check the "
+                         "network and the channel URLs, then try again."))
 
 
 def fetch_from_channels(cache: Cache, *, version: str, subdir: str, pin: str | None,

@@ -40,7 +40,6 @@ from mambaboot.locations import Cache
 from mambaboot.prefix import META_DIR, Prefix
 from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
-from mambaboot.testhooks import hook
 
 TAIL_LINES = 15
 #: User-level directories pointed into the cache for the child (see module docstring).
@@ -98,9 +97,6 @@ class MicromambaEngine(Engine):
         self.sha256 = sha256
         self.source = source or "release"
 
-    def version(self) -> str:
-        return self.requested_version
-
     def binary(self, request: CreateRequest, cache: Cache,
                progress: ProgressCallback = no_progress) -> BinaryInfo:
         return ensure(cache, version=self.requested_version, pin=self.sha256, source=self.source,
@@ -118,7 +114,6 @@ class MicromambaEngine(Engine):
         #    checks as the embedded engine: micromamba links what we unpacked and
         #    checked, never an archive read by a second reader); 3. link offline.
         progress("solve-start", {"engine": "micromamba"})
-        hook("solve")
         planned = _plan(create_argv(info.path, prefix, request.channels, request.specs,
                                     root_prefix, offline=request.offline, plan=True), env, log)
         from mambaboot.engines.rattler.engine import run_worker
@@ -128,8 +123,8 @@ class MicromambaEngine(Engine):
                              "allow_link_scripts": request.allow_link_scripts}, progress)
         argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
                            offline=True)
-        hook("install")
-        hook("link")
+        progress("install-start", {"total": len(planned)})
+        progress("link-start", {})
         with _vacated(prefix):
             code, tail = _run_logged(argv, env, log, progress, append=True)
         if code != 0:
@@ -149,7 +144,7 @@ class MicromambaEngine(Engine):
         # operation that 'mambaboot lock' uses, so both engines write identical locks.
         locked = run_worker({"op": "refresh-lock", "prefix": str(prefix),
                              "channels": list(request.channels)}, progress)
-        return InstallOutcome(self.name, info.version, locked.records,
+        return InstallOutcome(info.version, locked.records,
                               channels=tuple(request.channels),
                               clobbers=vetted.clobbers)
 
@@ -209,7 +204,6 @@ def _run_logged(argv: list[str], env: dict[str, str], log: Path,
         raise EngineError(f"Could not start micromamba at {argv[0]} ({exc}); check it with "
                           "'mambaboot micromamba verify'.") from exc
     assert proc.stdout is not None
-    linking = False
     try:
         with log.open("a" if append else "w", encoding="utf-8") as out:
             out.write(" ".join(argv) + "\n")
@@ -221,9 +215,6 @@ def _run_logged(argv: list[str], env: dict[str, str], log: Path,
                 tail.append(line)
                 progress("engine-output", {"line": line})
                 if line.lstrip().startswith("Linking "):
-                    if not linking:
-                        linking = True
-                        progress("install-start", {"total": None})
                     progress("linked", {"name": line.split()[1] if len(line.split()) > 1 else ""})
         code = proc.wait()
     except BaseException:

@@ -1,36 +1,40 @@
 """Child process for the channel route: ``python -m mambaboot.engines.micromamba.fetch_worker``.
 
-py-rattler is native code and has crashed in-process before (see DESIGN.md),
-so, like ``engines.worker``, it only runs here. Two small operations, one per
-process, so the parent can download the archive itself (its retries, proxies
-and sha256 check) in between:
+py-rattler is native code and has crashed in-process before (see docs/design.md),
+so, like ``engines.rattler.worker``, it only runs here. Two small operations,
+one per process, so the parent can download the archive itself (its retries,
+proxies and sha256 check) in between:
 
 * ``query``: find the ``micromamba`` record (version, build) for one subdir in
   the channels, first channel that has it wins; reply with its URL and sha256.
 * ``extract``: read one member (``bin/micromamba``) out of a verified archive.
 
-Protocol: one JSON request on stdin, one JSON line on stdout (``done`` or
-``error``); anything rattler prints goes to stderr.
+The protocol is ``engines.child``'s; every failure here is a channel that
+cannot be read (``classify``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
+if __name__ == "__main__":
+    from mambaboot.engines.child import die_with_parent
+
+    die_with_parent()  # before importing rattler (see there)
+
 from pathlib import Path
 from typing import Any
 
 import rattler
 from rattler.package_streaming import PackageArchive
 
+from mambaboot.engines.child import Events, condense, serve
+from mambaboot.errors import ChannelError, MambabootError
+
 
 def _version_key(record: rattler.RepoDataRecord) -> tuple[rattler.Version, int]:
     return (record.version, record.build_number)
 
 
-async def query(req: dict[str, Any]) -> dict[str, Any]:
+async def query(req: dict[str, Any], _emit: Events) -> dict[str, Any]:
     cache_action = "force-cache-only" if req.get("offline") else "cache-or-fetch"
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
@@ -52,7 +56,7 @@ async def query(req: dict[str, Any]) -> dict[str, Any]:
     return {"missing": True, "available": sorted(set(seen))}
 
 
-async def extract(req: dict[str, Any]) -> dict[str, Any]:
+async def extract(req: dict[str, Any], _emit: Events) -> dict[str, Any]:
     archive = await PackageArchive.from_path(req["archive"])
     data = await archive.read_file(req["member"])
     if data is None:
@@ -62,24 +66,10 @@ async def extract(req: dict[str, Any]) -> dict[str, Any]:
     return {"size": len(data)}
 
 
-def main() -> int:
-    events_fd = os.dup(1)
-    os.dup2(2, 1)  # native output must not corrupt the reply
-    out = os.fdopen(events_fd, "w", encoding="utf-8")
-    request = json.loads(sys.stdin.read())
-    operation = {"query": query, "extract": extract}[request["op"]]
-    try:
-        reply = {"event": "done", **asyncio.run(operation(request))}
-    except Exception as exc:
-        reply = {"event": "error", "type": type(exc).__name__, "message": str(exc)}
-    out.write(json.dumps(reply) + "\n")
-    out.flush()
-    return 0 if reply["event"] == "done" else 1
+def classify(exc: Exception) -> MambabootError:
+    return ChannelError("A channel could not be read for the micromamba package; check the "
+                        "-c URL or path (or drop --offline).", details=condense(str(exc)))
 
 
 if __name__ == "__main__":
-    status = main()
-    sys.stderr.flush()
-    # py-rattler's runtime threads have aborted interpreter finalisation
-    # ("PyGILState_Release ... finalizing"); the reply is written and flushed.
-    os._exit(status)
+    serve({"query": query, "extract": extract}, classify)

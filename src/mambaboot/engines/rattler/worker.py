@@ -3,47 +3,22 @@
 py-rattler is native code and has been seen to segfault on a fresh cache, so
 it runs here, not in the CLI's process: a crash becomes an exit status the
 parent can explain, and the ``creating`` marker makes the leftovers harmless.
-
-Protocol: one JSON request on stdin; JSON lines on the original stdout
-(``{"event": ..., ...}``), ending in ``done`` or ``error``. Anything rattler
-itself prints goes to stderr.
+The protocol (one JSON request, JSON-lines events ending in ``done`` or
+``error``) is ``engines.child``'s; what is rattler's own is here: the
+operations, and how rattler's exceptions become our errors (``classify``).
 """
 
-# ruff: noqa: E402  (the parent-death guard must run before the slow imports below)
+# The parent-death guard must run before the slow imports below (rattler: ~100 ms).
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import sys
-
-
-def _die_with_parent() -> None:
-    """If the CLI is killed (SIGKILL), stop installing into its prefix at once.
-
-    Set before ``import rattler`` (~100 ms): a CLI killed during that import
-    must not leave a worker that goes on to install into a prefix the next
-    create is already cleaning, or holds the package cache's locks. Linux has a
-    parent-death signal; the parent's pid in argv closes the race where the
-    parent died before the signal was armed.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if len(sys.argv) > 1 and sys.argv[1].isdigit() and os.getppid() != int(sys.argv[1]):
-        os._exit(1)  # the CLI is gone already
-
-
 if __name__ == "__main__":
-    _die_with_parent()
+    from mambaboot.engines.child import die_with_parent
 
-import asyncio
+    die_with_parent()
+
 import json
-import threading
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import rattler
 from rattler.exceptions import (
@@ -55,31 +30,13 @@ from rattler.exceptions import (
 )
 
 from mambaboot import lockfile
+from mambaboot.engines.child import Events, condense, serve
 from mambaboot.engines.rattler.engine import rattler_version
-from mambaboot.errors import MambabootError
+from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
 from mambaboot.packages.archive import Limits
 from mambaboot.packages.fetch import ensure_archives
 from mambaboot.packages.rules import Clobber, refuse
 from mambaboot.packages.vet import vet
-from mambaboot.testhooks import hook
-
-
-class Events:
-    """Writes one JSON line per event; a lock keeps lines whole (downloads emit from threads)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.lock = threading.Lock()
-
-    def __call__(self, event: str, **data: Any) -> None:
-        line = json.dumps({"event": event, **data}) + "\n"
-        with self.lock:
-            self.stream.write(line)
-            self.stream.flush()
-
-    def relay(self, event: str, data: dict[str, Any]) -> None:
-        """The ``(event, data)`` callback shape the library (``vet``, ``ensure_archives``) calls."""
-        self(event, **data)
 
 
 class Reporter(rattler.InstallerReporter):
@@ -92,14 +49,13 @@ class Reporter(rattler.InstallerReporter):
     def __init__(self, emit: Events) -> None:
         self.emit = emit
         self.names: dict[int, str] = {}
-        self.downloads = 0
 
     def on_transaction_start(self, total_operations: int) -> None:
         self.emit("install-start", total=total_operations)
 
     def on_link_start(self, operation: int, package_name: str) -> int:
         if not self.names:
-            hook("link")
+            self.emit("link-start")
         self.names[operation] = package_name
         return operation
 
@@ -107,10 +63,6 @@ class Reporter(rattler.InstallerReporter):
         self.emit("linked", name=self.names.get(index, ""))
 
     def on_populate_cache_start(self, operation: int, package_name: str) -> int:
-        # fetching + extracting into the cache (file:// channels report no "download")
-        if not self.downloads:
-            hook("download")
-        self.downloads += 1
         return operation
 
     def on_download_start(self, cache_entry: int) -> int:
@@ -144,12 +96,11 @@ def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
     }
 
 
-async def create(req: dict[str, Any], emit: Events) -> None:
+async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     cache_action = "force-cache-only" if req.get("offline") else "cache-or-fetch"
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     emit("solve-start", specs=req["specs"])
-    hook("solve")
     records = await rattler.solve(
         sources=req["channels"], specs=req["specs"], gateway=gateway,
         virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
@@ -159,10 +110,10 @@ async def create(req: dict[str, Any], emit: Events) -> None:
     local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
                           limits=_limits(req), progress=emit.relay)
     await _install(records, req, emit, local)
-    _finish(records, req["channels"], req, emit, clobbers)
+    return _finish(records, req["channels"], req, emit, clobbers)
 
 
-async def from_lock(req: dict[str, Any], emit: Events) -> None:
+async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     """Install exactly the locked records: no solve, every archive verified first."""
     path = Path(req["lock"])
     pkgs = Path(req["pkgs_dir"])
@@ -184,7 +135,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> None:
     local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
                           progress=emit.relay)
     await _install(records, req, emit, local)
-    _finish(records, channels, req, emit, clobbers)
+    return _finish(records, channels, req, emit, clobbers)
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
@@ -198,7 +149,6 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
     for record in records:
         if record.name.normalized in local:
             record.url = local[record.name.normalized].as_uri()
-    hook("install")
     await rattler.install(
         records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
         reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
@@ -219,24 +169,24 @@ def _limits(req: dict[str, Any]) -> Limits:
 
 
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
-            emit: Events, clobbers: list[Clobber] | None = None) -> None:
+            emit: Events, clobbers: list[Clobber] | None = None) -> dict[str, Any]:
     prefix = Path(req["prefix"])
     emit("lockfile")
     lock = prefix / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockfile.write_lock(records, channels, lock)
-    emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
-         channels=channels, clobbers=[{"path": c.path, "packages": list(c.packages)}
-                                      for c in clobbers or []])
+    return {"records": [record_summary(r) for r in records], "engine_version": rattler_version(),
+            "channels": channels, "clobbers": [{"path": c.path, "packages": list(c.packages)}
+                                               for c in clobbers or []]}
 
 
-async def refresh_lock(req: dict[str, Any], emit: Events) -> None:
+async def refresh_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     """Rewrite the prefix's lockfile from conda-meta (after conda/mamba changed the env)."""
     prefix = Path(req["prefix"])
     records = lockfile.prefix_records(prefix)
     lockfile.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
-    emit("done", records=[record_summary(r) for r in records], engine_version=rattler_version(),
-         channels=req["channels"])
+    return {"records": [record_summary(r) for r in records], "engine_version": rattler_version(),
+            "channels": req["channels"]}
 
 
 class PlannedRecord:
@@ -262,7 +212,7 @@ class PlannedRecord:
         return json.dumps(self.data, indent=2)
 
 
-async def vet_planned(req: dict[str, Any], emit: Events) -> None:
+async def vet_planned(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     """Vet and unpack another engine's planned packages into the shared cache.
 
     The micromamba engine then links offline from exactly these checked trees
@@ -270,14 +220,14 @@ async def vet_planned(req: dict[str, Any], emit: Events) -> None:
     """
     records = [PlannedRecord(d) for d in req["records"]]
     emit("solved", count=len(records))
-    hook("download")  # the planned packages are fetched and unpacked from here on
+    emit("check-start", total=len(records))  # fetched, unpacked and checked from here on
     pkgs = Path(req["pkgs_dir"])
     _local, clobbers = vet(records, pkgs, offline=bool(req.get("offline")),
                            limits=_limits(req), progress=emit.relay)
     if not req.get("allow_link_scripts"):
         _refuse_link_scripts(records, pkgs)
-    emit("done", records=[], engine_version=rattler_version(), channels=[],
-         clobbers=[{"path": c.path, "packages": list(c.packages)} for c in clobbers])
+    return {"records": [], "engine_version": rattler_version(), "channels": [],
+            "clobbers": [{"path": c.path, "packages": list(c.packages)} for c in clobbers]}
 
 
 def _refuse_link_scripts(records: list[PlannedRecord], pkgs: Path) -> None:
@@ -296,38 +246,26 @@ OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock,
        "vet": vet_planned}
 
 
-def classify(exc: BaseException) -> str:
+def classify(exc: Exception) -> MambabootError:
+    """rattler's exception as the error the user sees: solve, spec, channel, or the engine."""
+    message = str(exc)
     if isinstance(exc, SolverError):
-        return "solve"
+        hint = (" (python comes with pip: add --no-pip if the channels have no pip)"
+                if "pip" in message else "")
+        return SolveError(
+            "The requested packages cannot be installed together; relax the versions "
+            f"or add a channel that has them{hint}.", details=condense(message))
     if isinstance(exc, InvalidMatchSpecError):
-        return "spec"
+        return UsageError(f"A package spec is malformed ({condense(message, 1)}); "
+                          "write it like 'numpy' or 'numpy>=1.26'.")
     if isinstance(exc, FetchRepoDataError | GatewayError | InvalidChannelError):
-        return "channel"
-    return "engine"
-
-
-def main() -> int:
-    events_fd = os.dup(1)
-    os.dup2(2, 1)  # whatever the native code prints must not corrupt the event stream
-    emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))
-    request = json.loads(sys.stdin.read())
-    try:
-        asyncio.run(OPS[request.get("op", "create")](request, emit))
-    except MambabootError as exc:  # ours: rebuilt as the same class by the parent
-        emit("error", kind="mambaboot", **exc.to_json())
-        return 1
-    except Exception as exc:  # every failure is reported to the parent
-        emit("error", kind=classify(exc), type=type(exc).__name__, message=str(exc))
-        return 1
-    return 0
+        return ChannelError(
+            "A channel could not be read; check the -c URL or path and your network "
+            "(or use --offline with a filled cache).", details=condense(message))
+    return EngineError(
+        "The engine failed while installing packages; see the reason below and retry.",
+        details=condense(message))
 
 
 if __name__ == "__main__":
-    status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Every event is written and flushed by now. Interpreter finalisation only
-    # costs time (~30 ms of thread and module teardown per create) and can abort
-    # after py-rattler work ("PyGILState_Release ... finalizing", seen after an
-    # HTTP install), which would turn a finished create into an engine crash.
-    os._exit(status)
+    serve(OPS, classify)

@@ -26,6 +26,6 @@ def test_a_worker_that_writes_a_lot_to_stderr_does_not_block(
     launcher = tmp_path / "python"
     launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {fake}\n")
     launcher.chmod(0o755)
-    monkeypatch.setattr(engine.sys, "executable", str(launcher))
+    monkeypatch.setattr(engine.child.sys, "executable", str(launcher))
     outcome = engine.run_worker({"op": "noop"}, lambda *_: None)
     assert outcome.engine_version == "x"

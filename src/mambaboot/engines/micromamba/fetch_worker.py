@@ -21,7 +21,7 @@ if __name__ == "__main__":
     die_with_parent()  # before importing rattler (see there)
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import rattler
 from rattler.package_streaming import PackageArchive
@@ -29,13 +29,15 @@ from rattler.package_streaming import PackageArchive
 from mambaboot.engines.child import Events, condense, serve
 from mambaboot.errors import ChannelError, MambabootError
 
+CacheAction = Literal["cache-or-fetch", "use-cache-only", "force-cache-only", "no-cache"]
+
 
 def _version_key(record: rattler.RepoDataRecord) -> tuple[rattler.Version, int]:
     return (record.version, record.build_number)
 
 
 async def query(req: dict[str, Any], _emit: Events) -> dict[str, Any]:
-    cache_action = "force-cache-only" if req.get("offline") else "cache-or-fetch"
+    cache_action: CacheAction = "force-cache-only" if req.get("offline") else "cache-or-fetch"
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     result = await gateway.query(req["channels"], [req["subdir"]], ["micromamba"],

@@ -18,7 +18,7 @@ if __name__ == "__main__":
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import rattler
 from rattler.exceptions import (
@@ -37,6 +37,8 @@ from mambaboot.packages.archive import Limits
 from mambaboot.packages.fetch import ensure_archives
 from mambaboot.packages.rules import Clobber, refuse
 from mambaboot.packages.vet import vet
+
+CacheAction = Literal["cache-or-fetch", "use-cache-only", "force-cache-only", "no-cache"]
 
 
 class Reporter(rattler.InstallerReporter):
@@ -78,6 +80,37 @@ class Reporter(rattler.InstallerReporter):
         self.emit("post-link", name=package_name)
         return 0
 
+    # The callbacks below carry nothing the CLI shows (a fresh prefix unlinks nothing).
+    def on_transaction_operation_start(self, operation: int) -> None:
+        pass
+
+    def on_transaction_operation_complete(self, operation: int) -> None:
+        pass
+
+    def on_validate_start(self, cache_entry: int) -> int:
+        return cache_entry
+
+    def on_validate_complete(self, validate_idx: int) -> None:
+        pass
+
+    def on_download_progress(self, download_idx: int, progress: int, total: int | None) -> None:
+        pass
+
+    def on_post_link_complete(self, index: int, success: bool) -> None:
+        pass
+
+    def on_unlink_start(self, operation: int, package_name: str) -> int:
+        return operation
+
+    def on_unlink_complete(self, index: int) -> None:
+        pass
+
+    def on_pre_unlink_start(self, package_name: str, script_path: str) -> int:
+        return 0
+
+    def on_pre_unlink_complete(self, index: int, success: bool) -> None:
+        pass
+
     def on_transaction_complete(self) -> None:
         self.emit("install-done")
 
@@ -97,7 +130,7 @@ def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
 
 
 async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
-    cache_action = "force-cache-only" if req.get("offline") else "cache-or-fetch"
+    cache_action: CacheAction = "force-cache-only" if req.get("offline") else "cache-or-fetch"
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     emit("solve-start", specs=req["specs"])

@@ -96,10 +96,11 @@ def create(*, name: str | None = None, python: str | None = None,
 
     The prefix is ``ROOT/NAME_PYVER`` (``name`` defaults to the file's name, then
     ``py``), or exactly ``path`` (whose folder name must be a valid name; the
-    root is then its parent). ``channels`` are names, URLs or local folders
-    (default conda-forge). ``file`` is an environment.yml; ``from_lock`` a
-    lock.yml, pixi.lock or @EXPLICIT file and ``from_bundle`` a bundle, both
-    installed exactly, without solving. ``engine_options`` go to the engine
+    root is then its parent, and ``root`` only places the default cache).
+    ``channels`` are names, URLs or local folders (default conda-forge).
+    ``file`` is an environment.yml; ``from_lock`` a lock.yml, pixi.lock or
+    @EXPLICIT file and ``from_bundle`` a bundle, both installed exactly,
+    without solving. ``engine_options`` go to the engine
     (for micromamba: ``version``, ``sha256``, ``source``).
     """
     import contextlib

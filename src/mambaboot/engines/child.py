@@ -92,7 +92,13 @@ def run(module: str, request: Mapping[str, Any], progress: ProgressCallback = no
     tail: list[str] = []
     drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
     drain.start()
-    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, stop) if timeout else None
     try:
         if timer:
             timer.start()
@@ -109,7 +115,7 @@ def run(module: str, request: Mapping[str, Any], progress: ProgressCallback = no
     finally:
         if timer:
             timer.cancel()
-    if timer and timer.finished.is_set() and final is None:
+    if timed_out.is_set() and final is None:
         raise EngineError(timeout_message or f"{what} ran over {timeout:g} s and was stopped; "
                           "run the same command again.", details=condense("".join(tail)))
     return outcome(final, code, "".join(tail), what=what, doing=doing, advice=advice)

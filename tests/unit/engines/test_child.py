@@ -139,6 +139,10 @@ class TestProtocol:
     def test_a_timeout_stops_the_child(self, fake: Path) -> None:
         with pytest.raises(EngineError, match="took too long"):
             child.run("unused", {"op": "hang"}, timeout=1, timeout_message="took too long")
+        # a crash within the time allowed is a crash, not a timeout
+        with pytest.raises(EngineError, match=r"The reader crashed \(SIGSEGV\)"):
+            child.run("unused", {"op": "segv"}, what="The reader", timeout=60,
+                      timeout_message="took too long")
 
     def test_an_event_drives_the_test_hook_in_the_child(
             self, fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,8 +13,9 @@ functions, so the two cannot drift.
 Import cost: this module imports only the standard library, ``errors`` and
 ``results``; each function loads what it needs when called. So
 ``import mambaboot.api`` does not load rattler, rich, httpx or yaml, and
-``mambaboot run`` never imports this module at all. ``lock`` and ``bundle``
-use rattler (lockfile reading and writing) in the calling process.
+``mambaboot run`` never imports this module at all. No function loads
+rattler into the calling process: the engine, and the lockfile reading and
+writing of ``lock`` and ``bundle``, run in the rattler worker.
 
 Decision: ``mambaboot/__init__.py`` does not re-export these names. Use
 ``from mambaboot import api`` (or ``import mambaboot.api``); ``mambaboot``

@@ -55,9 +55,9 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     if pkgs.exists() and not pkgs.is_dir():
         raise UsageError(f"The package cache {pkgs} is a file, not a folder; move it away or "
                          "choose another folder with --cache.")
-    records, _ = lockfile.read_lock(lock)
+    wanted = lockfile.read_wanted(lock)  # in the rattler worker: no rattler in this process
     try:
-        archives = ensure_archives(lockfile.wanted_of(records), pkgs, need_archive=True)
+        archives = ensure_archives(wanted, pkgs, need_archive=True)
     except OSError as exc:  # a read-only cache that must fetch a missing archive, a full disk
         raise fs_error(exc, "package cache", pkgs) from exc
     as_tar = out.suffix == ".tar"
@@ -69,7 +69,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
         shutil.copy2(lock, folder / "lock.yml")
         copy_into([a for a in archives.values() if a is not None], folder / "pkgs")
         (folder / BUNDLE_MARKER).write_text(json.dumps(
-            {"format": 1, "mambaboot_version": __version__, "packages": len(records)}) + "\n")
+            {"format": 1, "mambaboot_version": __version__, "packages": len(wanted)}) + "\n")
         if as_tar:
             tmp = out.with_name(out.name + ".part")
             with tarfile.open(tmp, "w") as tar:
@@ -79,7 +79,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     finally:
         if as_tar:
             shutil.rmtree(folder, ignore_errors=True)
-    return BundleResult(out, len(records))
+    return BundleResult(out, len(wanted))
 
 
 @contextlib.contextmanager

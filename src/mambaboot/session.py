@@ -1,4 +1,4 @@
-"""create: clean -> engine -> link cache -> activation -> verify -> manifest -> done.
+"""create: engine -> scan -> conda files -> lockfile -> activation -> verify -> manifest.
 
 The ``creating`` marker is written before the engine touches the prefix and
 removed only after verification passed, so any crash, kill or Ctrl-C in
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot import __version__, activation, condaenv, testhooks
+from mambaboot import __version__, activation, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
 from mambaboot.activation.quoting import for_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
@@ -66,11 +66,14 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             scan_prefix(prefix_path)
             progress("finishing", {})
             clobbers = _name_winners(prefix_path, outcome.clobbers)
-            condaenv.prepare(prefix_path, outcome.records, request.specs,
-                             list(outcome.channels or request.channels),
+            channels = list(outcome.channels or request.channels)
+            condaenv.prepare(prefix_path, outcome.records, request.specs, channels,
                              command=f"mambaboot create {request.name}"
                                      + (" --from-lock" if request.lock else ""),
                              version=__version__)
+            # One step for every engine: the lock is read off conda-meta (what is installed)
+            progress("lockfile", {})
+            lockfile.write(prefix_path, channels, progress=progress)
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)
@@ -83,7 +86,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                     "it was removed, check the channel's packages and try again.")
             prefix.write_manifest({
                 "name": request.name, "specs": request.specs, "requested_python": request.python,
-                "channels": list(outcome.channels or request.channels), "engine": backend.name,
+                "channels": channels, "engine": backend.name,
                 "source": "lockfile" if request.lock else "solve",
                 "engine_version": outcome.engine_version, "platform": current_subdir(),
                 "python_version": python_version, "package_count": len(outcome.records),

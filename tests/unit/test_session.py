@@ -1,4 +1,8 @@
-"""session.create in-process, with a fake engine in the registry (no rattler, no child)."""
+"""session.create in-process, with a fake engine in the registry.
+
+No rattler in this process and no engine child; the lockfile step is the real
+one (it runs the rattler worker on the fake's conda-meta record).
+"""
 
 from __future__ import annotations
 
@@ -42,10 +46,21 @@ class FakeEngine(Engine):
         python = prefix / "bin" / "python"
         python.write_text(f"#!/bin/sh\necho 3.12.1\necho '{prefix}'\n", encoding="utf-8")
         python.chmod(0o755)
-        record = {"name": "python", "version": "3.12.1", "build": "h0_0",
-                  "fn": "python-3.12.1-h0_0.conda", "files": ["bin/python"]}
+        record = record_of_python(prefix)
         (prefix / "conda-meta" / "python-3.12.1-h0_0.json").write_text(json.dumps(record))
         return InstallOutcome("0.1", records=[record], channels=tuple(request.channels))
+
+
+def record_of_python(prefix: Path) -> dict[str, object]:
+    """A whole conda-meta record, as an engine writes it (the lockfile is read from it)."""
+    url = "https://example.invalid/ch/linux-64/python-3.12.1-h0_0.conda"
+    return {"name": "python", "version": "3.12.1", "build": "h0_0", "build_number": 0,
+            "subdir": "linux-64", "channel": "https://example.invalid/ch/linux-64", "url": url,
+            "fn": "python-3.12.1-h0_0.conda", "sha256": "1" * 64, "md5": "2" * 32, "size": 1,
+            "depends": [], "files": ["bin/python"], "requested_spec": "python",
+            "paths_data": {"paths_version": 1, "paths": [
+                {"_path": "bin/python", "path_type": "hardlink", "sha256": "3" * 64,
+                 "size_in_bytes": (prefix / "bin" / "python").stat().st_size}]}}
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +88,10 @@ def test_success_writes_the_manifest_and_the_env_is_ok(tmp_path: Path) -> None:
     assert manifest["python_version"] == "3.12.1" and manifest["package_count"] == 1
     assert Prefix(prefix).status is Status.OK
     assert events[0] == "solve-start" and "verify" in events
+    # the lockfile step: written from the engine's conda-meta record, for any engine
+    assert events.index("lockfile") < events.index("verify")
+    lock = (prefix / ".mambaboot" / "lock.yml").read_text(encoding="utf-8")
+    assert "python-3.12.1-h0_0.conda" in lock and "1" * 64 in lock
 
 
 def test_an_engine_failure_removes_the_prefix_and_is_raised(tmp_path: Path) -> None:

@@ -15,9 +15,8 @@ every environment in ``~/.conda/environments.txt`` and keep state under
 micromamba refuses a non-empty target that is not a conda prefix (and, with
 ``--yes``, deletes one that is), so while it runs our ``.mambaboot`` folder
 (with the ``creating`` marker) waits beside the prefix and is put back after.
-The records and ``lock.yml`` are then read from ``conda-meta`` by the same
-worker operation ``mambaboot lock`` uses; everything after that is the shared
-code in ``mambaboot.session``.
+The records are then read from ``conda-meta``; everything after that (the
+lockfile included) is the shared code in ``mambaboot.session``.
 """
 
 from __future__ import annotations
@@ -140,11 +139,9 @@ class MicromambaEngine(Engine):
 
         fix_prefix(prefix)
         _require_planned(prefix, planned, log)
-        # The lockfile and the records come from conda-meta through the same worker
-        # operation that 'mambaboot lock' uses, so both engines write identical locks.
-        locked = run_worker({"op": "refresh-lock", "prefix": str(prefix),
-                             "channels": list(request.channels)}, progress)
-        return InstallOutcome(info.version, locked.records,
+        # The records are micromamba's own conda-meta; the session writes the lockfile
+        # from conda-meta for every engine, so both engines write identical locks.
+        return InstallOutcome(info.version, installed_records(prefix),
                               channels=tuple(request.channels),
                               clobbers=vetted.clobbers)
 
@@ -247,3 +244,21 @@ def _vacated(prefix: Path) -> Iterator[None]:
         prefix.mkdir(parents=True, exist_ok=True)
         if parked.is_dir() and not meta.exists():
             os.replace(parked, meta)
+
+
+#: The fields of a conda-meta record an engine reports (what the rattler worker sends).
+RECORD_FIELDS = ("name", "version", "build", "subdir", "channel", "url", "sha256", "md5", "size")
+
+
+def installed_records(prefix: Path) -> list[dict[str, Any]]:
+    """What micromamba installed, from its conda-meta records (plain JSON, no rattler)."""
+    records = []
+    for meta in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"micromamba wrote an unreadable record {meta} ({exc}); "
+                              "run the same command again.") from None
+        if isinstance(data, dict):
+            records.append({k: data.get(k) for k in RECORD_FIELDS})
+    return records

@@ -16,6 +16,7 @@ if __name__ == "__main__":
 
     die_with_parent()
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from rattler.exceptions import (
 
 from mambaboot import lockfile
 from mambaboot.engines.child import Events, condense, serve
+from mambaboot.engines.rattler import lockrecords
 from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
 from mambaboot.packages.archive import Limits
@@ -143,7 +145,7 @@ async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
                           limits=_limits(req), progress=emit.relay)
     await _install(records, req, emit, local)
-    return _finish(records, req["channels"], req, emit, clobbers)
+    return _finish(records, req["channels"], clobbers)
 
 
 async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
@@ -156,11 +158,11 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
         wanted = lockfile.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
                                    source_dir=source, need_archive=True, progress=emit.relay)
-        records = await lockfile.records_from_archives(wanted, archives)
+        records = await lockrecords.records_from_archives(wanted, archives)
         channels = sorted({lockfile.channel_of_url(w.url) for w in wanted})
     else:
-        records, channels = lockfile.read_lock(path)
-        archives = ensure_archives(lockfile.wanted_of(records), pkgs,
+        records, channels = lockrecords.read_lock(path)
+        archives = ensure_archives(lockrecords.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source,
                                    progress=emit.relay)
     emit("solved", count=len(records))
@@ -168,7 +170,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
                           progress=emit.relay)
     await _install(records, req, emit, local)
-    return _finish(records, channels, req, emit, clobbers)
+    return _finish(records, channels, clobbers)
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
@@ -193,7 +195,7 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         record.url, record.channel = originals[record.name.normalized]
     if local:
         emit("origins")  # rewrites every conda-meta record: seconds on a large create
-        lockfile.restore_origins(Path(req["prefix"]), records)
+        lockrecords.restore_origins(Path(req["prefix"]), records)
 
 
 def _limits(req: dict[str, Any]) -> Limits:
@@ -201,25 +203,34 @@ def _limits(req: dict[str, Any]) -> Limits:
     return Limits(**{k: int(v) for k, v in given.items() if k in Limits.__dataclass_fields__})
 
 
-def _finish(records: list[rattler.RepoDataRecord], channels: list[str], req: dict[str, Any],
-            emit: Events, clobbers: list[Clobber] | None = None) -> dict[str, Any]:
-    prefix = Path(req["prefix"])
-    emit("lockfile")
-    lock = prefix / ".mambaboot" / "lock.yml"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lockfile.write_lock(records, channels, lock)
+def _finish(records: list[rattler.RepoDataRecord], channels: list[str],
+            clobbers: list[Clobber]) -> dict[str, Any]:
+    """The engine's reply: the records it installed (the session writes the lockfile)."""
     return {"records": [record_summary(r) for r in records], "engine_version": rattler_version(),
             "channels": channels, "clobbers": [{"path": c.path, "packages": list(c.packages)}
-                                               for c in clobbers or []]}
+                                               for c in clobbers]}
 
 
-async def refresh_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
-    """Rewrite the prefix's lockfile from conda-meta (after conda/mamba changed the env)."""
+async def write_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
+    """Rewrite the prefix's lockfile from conda-meta; with ``export``, the @EXPLICIT text too.
+
+    conda-meta is what is installed whichever engine (or conda inside) put it
+    there, so this one op serves every create and ``mambaboot lock``.
+    """
     prefix = Path(req["prefix"])
-    records = lockfile.prefix_records(prefix)
-    lockfile.write_lock(records, req["channels"], prefix / ".mambaboot" / "lock.yml")
-    return {"records": [record_summary(r) for r in records], "engine_version": rattler_version(),
-            "channels": req["channels"]}
+    records = lockrecords.prefix_records(prefix)
+    lock = prefix / ".mambaboot" / "lock.yml"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lockrecords.write_lock(records, req["channels"], lock)
+    text = lockrecords.explicit_text(records) if req.get("export") == "explicit" else None
+    return {"count": len(records), "text": text}
+
+
+async def read_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
+    """The archives (name, file name, URL, sha256) a lockfile asks for on this platform."""
+    records, channels = lockrecords.read_lock(Path(req["lock"]))
+    return {"wanted": [dataclasses.asdict(w) for w in lockrecords.wanted_of(records)],
+            "channels": channels}
 
 
 class PlannedRecord:
@@ -275,7 +286,7 @@ def _refuse_link_scripts(records: list[PlannedRecord], pkgs: Path) -> None:
                              "use the embedded engine, which skips link scripts")
 
 
-OPS = {"create": create, "from-lock": from_lock, "refresh-lock": refresh_lock,
+OPS = {"create": create, "from-lock": from_lock, "write-lock": write_lock, "read-lock": read_lock,
        "vet": vet_planned}
 
 

@@ -1,0 +1,117 @@
+"""The rattler side of lockfiles: read ours or a pixi.lock, write ours, export @EXPLICIT.
+
+Runs only in the rattler worker (``engines.rattler.worker``): py-rattler's
+lock reader and writer are native code, so they stay out of the CLI's process
+like the engine itself. ``mambaboot.lockfile`` is the parent side that asks
+the worker for these operations; the format decisions are documented there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import rattler
+
+from mambaboot.errors import LockFormatError, MambabootError
+from mambaboot.fsutil import write_atomic
+from mambaboot.lockfile import ENV_NAME, channel_of_url, explicit_header
+from mambaboot.packages.fetch import Wanted
+from mambaboot.platforms import current_subdir
+
+
+def read_lock(path: Path, subdir: str | None = None) -> tuple[list[rattler.RepoDataRecord],
+                                                             list[str]]:
+    """Records for this platform and the channels, from our lockfile or a pixi.lock."""
+    subdir = subdir or current_subdir()
+    try:
+        lock = rattler.LockFile.from_path(path)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LockFormatError(
+            f"The lockfile {path} is not a valid rattler/pixi lockfile ({first}); regenerate it "
+            "with 'mambaboot lock ENV' or pass an @EXPLICIT file.") from None
+    env = lock.default_environment() or next(iter(dict(lock.environments()).values()), None)
+    if env is None:
+        raise LockFormatError(f"The lockfile {path} has no environment; regenerate it with "
+                              "'mambaboot lock ENV'.")
+    platforms = {p.name: p for p in env.platforms()}
+    if subdir not in platforms:
+        have = ", ".join(sorted(platforms)) or "none"
+        raise LockFormatError(
+            f"The lockfile {path} has no packages for {subdir} (it has: {have}); lock the "
+            f"environment on {subdir} first.")
+    records = env.conda_repodata_records_for_platform(platforms[subdir]) or []
+    missing = [r.file_name for r in records if not r.sha256]
+    if missing:
+        raise LockFormatError(f"The lockfile {path} has no sha256 for {missing[0]}; every "
+                              "package must carry one, regenerate it with 'mambaboot lock'.")
+    channels = [str(getattr(c, "url", c)) for c in (env.channels() or [])]
+    return records, channels
+
+
+def wanted_of(records: list[rattler.RepoDataRecord]) -> list[Wanted]:
+    return [Wanted(r.name.normalized, r.file_name, str(r.url), sha256_hex(r)) for r in records]
+
+
+def sha256_hex(record: rattler.RepoDataRecord) -> str:
+    """The record's sha256 as hex (read_lock refuses records without; conda-meta may lack it)."""
+    if record.sha256 is None:
+        raise MambabootError(f"The package {record.file_name} has no sha256 in its record, so it "
+                             "cannot be checked or exported by hash; reinstall it from a channel "
+                             "that lists sha256 hashes.")
+    return record.sha256.hex()
+
+
+async def records_from_archives(wanted: list[Wanted], archives: dict[str, Path | None],
+                                ) -> list[rattler.RepoDataRecord]:
+    records = []
+    for want in wanted:
+        archive = archives[want.name]
+        if archive is None:
+            raise LockFormatError(f"{want.file_name} is needed as an archive to read its "
+                                  "metadata; run without --offline once.")
+        record = await rattler.RepoDataRecord.from_package_archive(archive)
+        record.url = want.url
+        record.channel = channel_of_url(want.url)
+        records.append(record)
+    return records
+
+
+def write_lock(records: Sequence[rattler.RepoDataRecord], channels: list[str], path: Path,
+               subdir: str | None = None) -> Path:
+    """Our lockfile: one environment ``default``, one platform, sorted by name."""
+    platform = rattler.LockPlatform(subdir or current_subdir())
+    lock = rattler.LockFile([platform])
+    lock.set_channels(ENV_NAME, [rattler.LockChannel(c) for c in channels])
+    for record in sorted(records, key=lambda r: r.name.normalized):
+        lock.add_conda_package(ENV_NAME, platform, record)
+    tmp = path.with_name(f".{path.name}.tmp")
+    lock.to_path(tmp)
+    tmp.replace(path)
+    return path
+
+
+def prefix_records(prefix: Path) -> list[rattler.PrefixRecord]:
+    metas = sorted((prefix / "conda-meta").glob("*.json"))
+    return [rattler.PrefixRecord.from_path(p) for p in metas]
+
+
+def explicit_text(records: Sequence[rattler.RepoDataRecord], subdir: str | None = None) -> str:
+    lines = [*explicit_header(subdir or current_subdir())]
+    lines += [f"{r.url}#{sha256_hex(r)}" for r in sorted(records, key=lambda r: r.name.normalized)]
+    return "\n".join(lines) + "\n"
+
+
+def restore_origins(prefix: Path, records: list[rattler.RepoDataRecord]) -> None:
+    """conda-meta must name where a package came from, not the local copy we linked from."""
+    by_name = {r.name.normalized: r for r in records}
+    for meta in (prefix / "conda-meta").glob("*.json"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        record = by_name.get(data.get("name", ""))
+        if record is None:
+            continue
+        data["url"] = str(record.url)
+        data["channel"] = str(record.channel) if record.channel else data.get("channel")
+        write_atomic(meta, json.dumps(data, indent=2, sort_keys=True))

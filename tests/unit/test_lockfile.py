@@ -80,3 +80,9 @@ def test_importing_lockfile_loads_no_rattler() -> None:
                           "print('rattler' in sys.modules)"],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_the_cli_offers_exactly_the_formats_lockfile_writes() -> None:
+    from mambaboot.cli.cmd_lock import FORMATS
+
+    assert FORMATS == lockfile.FORMATS

@@ -6,7 +6,7 @@ import argparse
 
 from mambaboot.cli.parser import common_options
 
-#: lockfile.FORMATS, repeated so that --help does not import rattler
+#: lockfile.FORMATS, repeated so that --help stays light (a test keeps the two equal)
 FORMATS = ("rattler", "explicit", "environment-yml")
 
 

@@ -38,14 +38,6 @@ class Parser(argparse.ArgumentParser):
                                       as_json=Parser.as_json))
 
 
-def missing_module(module: str | None, command: str | None = None) -> str:
-    """The one sentence for a broken install: which module is missing, and the fix."""
-    what = f"its '{command}' command" if command else "a module it needs"
-    return (f"mambaboot cannot load {what}: the module {module or '?'!r} is not installed; "
-            "reinstall mambaboot with its dependencies ('pip install --force-reinstall "
-            "mambaboot', or 'pip install -e .' in a checkout).")
-
-
 def command_module(name: str) -> ModuleType:
     return import_module(f"mambaboot.cli.cmd_{name}")
 
@@ -85,6 +77,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         try:
             module = command_module(name)
         except ModuleNotFoundError as exc:
+            from mambaboot.cli.render import missing_module
+
             raise MambabootError(missing_module(exc.name, name)) from exc
         module.register(subs)
     return parser

@@ -75,11 +75,17 @@ def _message(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, MambabootError):
         return exc.message, exc.details
     if isinstance(exc, ModuleNotFoundError):  # a broken install: say so, never a traceback
-        from mambaboot.cli.parser import missing_module
-
         return missing_module(exc.name), None
     return (f"Unexpected error ({type(exc).__name__}: {exc}); run again with -v and report it.",
             None)
+
+
+def missing_module(module: str | None, command: str | None = None) -> str:
+    """The one sentence for a broken install: which module is missing, and the fix."""
+    what = f"its '{command}' command" if command else "a module it needs"
+    return (f"mambaboot cannot load {what}: the module {module or '?'!r} is not installed; "
+            "reinstall mambaboot with its dependencies ('pip install --force-reinstall "
+            "mambaboot', or 'pip install -e .' in a checkout).")
 
 
 def print_json(data: Any) -> None:

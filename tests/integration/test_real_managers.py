@@ -23,8 +23,6 @@ pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or MATERIAL is None or not MATERIAL.has_conda
     or MATERIAL.mamba_binary is None,
     reason="needs Linux and the real conda/mamba material (../shared or $MAMBABOOT_SHARED_DIR)")
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = [pytestmark, pytest.mark.xdist_group("real-managers-env")]
 
 
 @pytest.fixture(scope="module")

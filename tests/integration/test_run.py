@@ -17,9 +17,6 @@ import pytest
 from mambaboot.devchannel import PYTHON_VERSION
 from tests.support.sandbox import Sandbox, demo_env
 
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = pytest.mark.xdist_group("run-env")
-
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
 

@@ -19,9 +19,6 @@ from mambaboot.devchannel import PYTHON_VERSION
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from tests.support.sandbox import Sandbox, demo_env
 
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = pytest.mark.xdist_group("shell-env")
-
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
 PROMPT = f"({ENVDIR}) "

@@ -23,8 +23,6 @@ from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="activate.d *.sh scripts and /proc")
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = [pytestmark, pytest.mark.xdist_group("package-code-channel")]
 
 TOKEN = uuid.uuid4().hex  # exported by the scripts: every process they start carries it
 

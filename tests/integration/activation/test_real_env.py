@@ -15,9 +15,6 @@ from tests.support.wine import Wine
 from tests.unit.activation.test_scripts_batch import run_cycle, windows_entries
 from tests.unit.activation.test_scripts_posix import activate_and_deactivate, same
 
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = pytest.mark.xdist_group("real-activation-envs")
-
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
 

@@ -43,9 +43,6 @@ from mambaboot.devchannel import (
 )
 from mambaboot.devchannel import build as build_mod
 
-# its module fixture builds a real environment: one worker runs the module, builds it once
-pytestmark = pytest.mark.xdist_group("devchannel-env")
-
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="python package is Linux-only")
 SUBDIR = devchannel.current_subdir()
 DEMO_SPECS = ["python", "conda", "mamba", "demo-tool", "demo-noarch", "demo-activate",

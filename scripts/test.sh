@@ -28,6 +28,9 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# The type checker first ([tool.mypy] in pyproject.toml): a type error fails the run here.
+.venv/bin/python -m mypy
+
 # Tests must never see a conda/venv/python environment of the caller.
 unset CONDA_PREFIX CONDA_SHLVL CONDA_DEFAULT_ENV PYTHONHOME PYTHONPATH VIRTUAL_ENV MAMBABOOT_ROOT \
       MAMBABOOT_CACHE PY_ENVS CONDA_PKGS_DIRS || true

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.marks import needs_pty
 from tests.support.sandbox import Sandbox, snapshot
 
 
@@ -185,6 +186,7 @@ def test_remove_without_yes_and_with_stdin_closed_is_a_refusal(
     assert (sandbox.root / "keep").exists()
 
 
+@needs_pty
 def test_ctrl_d_at_the_remove_prompt_is_a_no(sandbox: Sandbox) -> None:
     import sys
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mambaboot.devchannel import CONDA_VERSION, MAMBA_VERSION, PYTHON_VERSION
+from tests.support.marks import needs_pty
 from tests.support.sandbox import EngineUnderTest, Sandbox
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
@@ -174,6 +175,7 @@ def test_cache_can_live_elsewhere(sandbox: Sandbox, demo_channel: Path, tmp_path
     assert not (sandbox.root / ".cache").exists()
 
 
+@needs_pty
 def test_progress_on_a_terminal_and_quiet_when_piped(sandbox: Sandbox, demo_channel: Path) -> None:
     import sys
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support.marks import needs_pty
 from tests.support.sandbox import Sandbox
 
 #: Shown on a terminal while a create runs, one row each (the rows stay until the end).
@@ -52,6 +53,7 @@ def _phase_lines(stderr: str) -> list[str]:
             if line.startswith("mambaboot: ") and "warning:" not in line]
 
 
+@needs_pty
 def test_a_create_on_a_terminal_shows_every_phase_and_its_counts(
         sandbox: Sandbox, demo_channel_url: str) -> None:
     out = _spawn(sandbox, "create", "tty", "--no-managers", "-c", demo_channel_url)
@@ -114,6 +116,7 @@ def test_json_and_quiet_show_no_progress_even_with_verbose(
         assert json.loads(removed.stdout)["result"]["removed"] is True
 
 
+@needs_pty
 def test_json_on_a_terminal_prints_no_progress(sandbox: Sandbox, demo_channel: Path) -> None:
     out = _spawn(sandbox, "create", "j", "--no-managers", "-c", str(demo_channel), "--json")
     assert json.loads(out)["ok"] is True

@@ -17,6 +17,7 @@ import pytest
 from mambaboot.activation import shell
 from mambaboot.devchannel import PYTHON_VERSION
 from mambaboot.errors import ActiveEnvironmentError, UsageError
+from tests.support.marks import needs_pty
 from tests.support.sandbox import Sandbox, demo_env
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
@@ -48,6 +49,7 @@ def ask(child: pexpect.spawn, expression: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["bash", "zsh", "fish"])
+@needs_pty
 def test_shell_starts_with_the_env_active_and_exit_returns(made: tuple[Sandbox, Path],
                                                            name: str) -> None:
     sandbox, prefix = made
@@ -64,6 +66,7 @@ def test_shell_starts_with_the_env_active_and_exit_returns(made: tuple[Sandbox, 
     assert not list((prefix / ".mambaboot").glob("shell-*"))  # startup files cleaned up
 
 
+@needs_pty
 def test_nesting_is_refused_and_the_parent_shell_is_unchanged(
         made: tuple[Sandbox, Path]) -> None:
     sandbox, prefix = made

@@ -17,10 +17,12 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support.marks import needs_pty
 from tests.support.sandbox import Sandbox, snapshot
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@needs_pty
 def test_full_lifecycle_leaves_no_trace(sandbox: Sandbox, demo_channel: Path,
                                         tmp_path: Path) -> None:
     outside = snapshot(sandbox.base)

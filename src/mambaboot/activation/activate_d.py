@@ -150,6 +150,7 @@ def run_script(script: Path, env: dict[str, str], limit: float) -> dict[str, str
             argv = [shell, "-c", _POSIX_CODE, "sh", sys.executable, _DUMP, str(out), str(script)]
             kw = {"start_new_session": True}
         stderr = sys.stderr.fileno() if _usable(sys.stderr) else subprocess.DEVNULL
+        # call-overload: no Popen overload takes a **dict[str, object] (kw above is one flag)
         proc = subprocess.Popen(argv, env=child_env, stdin=subprocess.DEVNULL,
                                 stdout=stderr, stderr=stderr, **kw)  # type: ignore[call-overload]
         try:
@@ -169,7 +170,7 @@ def run_script(script: Path, env: dict[str, str], limit: float) -> dict[str, str
 
 def _usable(stream: object) -> bool:
     try:
-        stream.fileno()  # type: ignore[attr-defined]
+        stream.fileno()  # type: ignore[attr-defined]  # None under pythonw: AttributeError
     except (AttributeError, OSError, ValueError):
         return False
     return True

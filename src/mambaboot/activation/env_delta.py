@@ -22,6 +22,7 @@ import os
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
@@ -68,12 +69,12 @@ class Activation(_Fields):
                 "activate_d": scripts}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Activation:
+    def from_json(cls, data: Mapping[str, Any]) -> Activation:  # parsed JSON
         raw = data.get("activate_d")
-        scripts: dict = dict(raw or {})  # type: ignore[call-overload]
-        return cls(name=str(data["name"]), path=tuple(data["path"]),  # type: ignore[arg-type]
-                   variables=dict(data["variables"]),  # type: ignore[call-overload]
-                   stamp=float(data.get("conda_meta_mtime", 0.0)),  # type: ignore[arg-type]
+        scripts: dict = dict(raw or {})
+        return cls(name=str(data["name"]), path=tuple(data["path"]),
+                   variables=dict(data["variables"]),
+                   stamp=float(data.get("conda_meta_mtime", 0.0)),
                    scripted=dict(scripts.get("set", {})), unset=tuple(scripts.get("unset", ())),
                    extra_path=tuple(scripts.get("path", ())), measured=raw is not None)
 

@@ -160,6 +160,8 @@ def _add_conflicting(tar: tarfile.TarFile, member: RawMember) -> None:
     assert member.pax_path is not None
     info = _tarinfo(member.name[:50], member.mode)
     info.size = len(member.data)
+    # attr-defined: private tarfile helpers (not in typeshed), to write a header pair
+    # no public API writes
     blocks = tarfile.TarInfo._create_pax_generic_header(  # type: ignore[attr-defined]
         {"path": member.pax_path}, tarfile.XHDTYPE, "utf-8")
     blocks += tarfile.TarInfo._create_gnu_long_header(  # type: ignore[attr-defined]

@@ -97,6 +97,7 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
     if fetch:
         got = ensure_archives(fetch, pkgs, offline=offline, need_archive=True,
                               against="the channel's repodata", progress=progress)
+        # misc: got maps to Path | None, but need_archive=True leaves no None
         unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
     for want, archive in unpack:
         contents.append(_unpack_checked(archive, want, pkgs, limits))

@@ -31,7 +31,7 @@ def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True) ->
     ``pkgs`` link) when ``own_cache``, else from ``cache``, and are downloaded
     there when missing.
     """
-    from mambaboot.activation.quoting import for_shell
+    from mambaboot.platforms import for_shell
     from mambaboot.prefix import require_env
 
     prefix = require_env(env)

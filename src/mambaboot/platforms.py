@@ -1,11 +1,17 @@
-"""This machine's platform, named once: ``IS_WINDOWS`` and its conda subdir.
+"""This machine's platform, named once: ``IS_WINDOWS``, its conda subdir, its shell's quoting.
 
 Imported by the ``run`` path, so it stays standard-library only and cheap
-(``platform`` is imported only when the subdir is asked for).
+(``platform`` and ``shlex`` are imported only when asked for).
+
+``for_shell`` quotes paths printed inside commands the user may paste: a root
+like ``envs with space`` or a cache under ``C:\\Users\\Jo & Co`` would otherwise
+turn "Enter it with: mambaboot shell PATH" into a command that does something
+else when pasted.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 IS_WINDOWS = sys.platform == "win32"
@@ -35,3 +41,19 @@ def current_subdir(system: str | None = None, machine: str | None = None) -> str
     if os_name == "linux" and arch == "arm64":
         arch = "aarch64"  # and 64-bit ARM Linux linux-aarch64
     return f"{os_name}-{arch}"
+
+
+#: Characters after which cmd.exe needs the word in double quotes.
+_CMD_SPECIAL = set(' \t&|<>^()%!",;=')
+
+
+def for_shell(text: str | os.PathLike[str], windows: bool | None = None) -> str:
+    """``text`` as one word of a command line in the user's shell (cmd.exe on Windows)."""
+    word = os.fspath(text)
+    if windows is None:
+        windows = IS_WINDOWS
+    if windows:
+        return f'"{word}"' if any(c in _CMD_SPECIAL for c in word) or not word else word
+    import shlex
+
+    return shlex.quote(word)

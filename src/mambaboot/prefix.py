@@ -198,7 +198,7 @@ def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
     if status is Status.INCOMPLETE:
         if allow_incomplete:
             return prefix
-        from mambaboot.activation.quoting import for_shell  # an error path: `run` stays light
+        from mambaboot.platforms import for_shell  # an error path: `run` stays light
 
         raise NotAnEnvironmentError(
             f"{path} is a failed or unfinished create; run 'mambaboot create' again to replace it "

@@ -19,7 +19,6 @@ from typing import Any
 
 from mambaboot import __version__, activation, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
-from mambaboot.activation.quoting import for_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
@@ -31,7 +30,7 @@ from mambaboot.errors import (
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
 from mambaboot.packages.rules import scan_prefix
-from mambaboot.platforms import current_subdir
+from mambaboot.platforms import current_subdir, for_shell
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult, ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest

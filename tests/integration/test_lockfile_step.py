@@ -16,8 +16,6 @@ import pytest
 
 from tests.support.sandbox import EngineUnderTest, demo_env
 
-pytestmark = pytest.mark.xdist_group("lockfile_step")
-
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[object, Path]:

@@ -69,7 +69,7 @@ def plan(env_path: Path, argv: Sequence[str],
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)
     if found is None:
-        from mambaboot.activation.quoting import for_shell  # the error path only: run stays light
+        from mambaboot.platforms import for_shell  # the error path only: run stays light
 
         dirs = ", ".join(p or "." for p in activation.path)
         raise CommandNotFoundError(

@@ -137,7 +137,7 @@ def _result_warnings(command: str, result: Any) -> list[str]:
 
 
 def _create(result: Any, quiet: bool, _code: int, **_: Any) -> None:
-    from mambaboot.activation.quoting import for_shell
+    from mambaboot.platforms import for_shell
 
     if quiet:
         return
@@ -180,7 +180,7 @@ def _verify(result: Any, quiet: bool, _code: int, *, env: str = "", **_: Any) ->
 
 def verify_advice(report: Any, env: str) -> str:
     """The fix that fits what failed: only the lockfile is behind -> record the change."""
-    from mambaboot.activation.quoting import for_shell
+    from mambaboot.platforms import for_shell
 
     failed = {c.name for c in report.checks if not c.ok}
     if failed == {"lockfile"}:

@@ -242,7 +242,7 @@ def test_a_file_that_cannot_be_read_is_missing(prefix: Path,
     def vanished(path: str) -> tuple[str, int]:
         raise FileNotFoundError(2, "gone between lstat and open", path)
 
-    monkeypatch.setattr(integrity, "_digest", vanished)
+    monkeypatch.setattr(integrity, "file_digest", vanished)
     drift = run(prefix, entry("bin/tool", b"real tool\n"))
     assert drift.missing == ["pkg: bin/tool"] and drift.bytes_hashed == 0
 

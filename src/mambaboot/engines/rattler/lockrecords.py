@@ -16,9 +16,12 @@ import rattler
 
 from mambaboot.errors import LockFormatError, MambabootError
 from mambaboot.fsutil import write_atomic
-from mambaboot.lockfile import ENV_NAME, channel_of_url, explicit_header
+from mambaboot.packages.explicit import channel_of_url, explicit_header
 from mambaboot.packages.fetch import Wanted
 from mambaboot.platforms import current_subdir
+
+#: The one environment of our lockfile (pixi's default name).
+ENV_NAME = "default"
 
 
 def read_lock(path: Path, subdir: str | None = None) -> tuple[list[rattler.RepoDataRecord],

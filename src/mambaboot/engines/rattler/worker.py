@@ -30,11 +30,11 @@ from rattler.exceptions import (
     SolverError,
 )
 
-from mambaboot import lockfile
 from mambaboot.engines.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
 from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
+from mambaboot.packages import explicit
 from mambaboot.packages.archive import Limits
 from mambaboot.packages.fetch import ensure_archives
 from mambaboot.packages.rules import Clobber, refuse
@@ -154,12 +154,12 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     pkgs = Path(req["pkgs_dir"])
     source = Path(req["bundle"]) if req.get("bundle") else None
     emit("solve-start", specs=[f"lockfile {path.name}"])
-    if lockfile.is_explicit(path):
-        wanted = lockfile.read_explicit(path)
+    if explicit.is_explicit(path):
+        wanted = explicit.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
                                    source_dir=source, need_archive=True, progress=emit.relay)
         records = await lockrecords.records_from_archives(wanted, archives)
-        channels = sorted({lockfile.channel_of_url(w.url) for w in wanted})
+        channels = sorted({explicit.channel_of_url(w.url) for w in wanted})
     else:
         records, channels = lockrecords.read_lock(path)
         archives = ensure_archives(lockrecords.wanted_of(records), pkgs,

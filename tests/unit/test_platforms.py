@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from mambaboot.activation.quoting import for_shell
+from mambaboot.platforms import current_subdir, for_shell
 
 
 @pytest.mark.parametrize("path", ["/plain/path", "/envs with space/x", "/a;b/$(x)/`y`", "/q'uote",
@@ -23,3 +23,12 @@ def test_posix_quoting_round_trips(path: str) -> None:
 ])
 def test_cmd_quoting(path: str, expected: str) -> None:
     assert for_shell(path, windows=True) == expected
+
+
+@pytest.mark.parametrize(("system", "machine", "subdir"), [
+    ("linux", "x86_64", "linux-64"), ("linux", "aarch64", "linux-aarch64"),
+    ("linux", "arm64", "linux-aarch64"), ("darwin", "arm64", "osx-arm64"),
+    ("darwin", "x86_64", "osx-64"), ("win32", "AMD64", "win-64"),
+])
+def test_conda_subdir_of_a_machine(system: str, machine: str, subdir: str) -> None:
+    assert current_subdir(system, machine) == subdir

@@ -30,8 +30,8 @@ SPECS = ["python", "pip", "conda", "mamba", "demo-tool", "demo-noarch"]
 
 
 def _micromamba() -> Path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_micromamba_engine import shared_micromamba
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.micromamba_standin import shared_micromamba
 
     found = shared_micromamba()
     if found is None:
@@ -99,10 +99,11 @@ _SERVERS: list[object] = []
 
 def _serve(binary: Path, ws: Workspace) -> str:
     """A 127.0.0.1 release mirror holding ``binary`` (as the tests serve it)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.micromamba_standin import release_tree
+
     from mambaboot.devchannel import ChannelServer
     from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, current_subdir
-    from micromamba_standin import release_tree
 
     mirror = ws.base / "mirror"
     release_tree(mirror, MICROMAMBA_VERSION, current_subdir(), binary.read_bytes())

@@ -3,7 +3,7 @@
 Nothing is written outside the work dir: the environments root, the package
 caches, HOME/XDG dirs, TMPDIR and Python's bytecode cache
 (``PYTHONPYCACHEPREFIX``) all live inside it. The CLI runs the way
-``tests/sandbox.py`` runs it: conda/venv/Python steering variables stripped.
+``tests/support/sandbox.py`` runs it: conda/venv/Python steering variables stripped.
 """
 
 from __future__ import annotations

@@ -33,6 +33,6 @@ def test_list_shows_an_env_without_python_as_broken(sandbox: Sandbox, demo_chann
     sandbox.run("create", "b", "--no-managers", "-c", str(demo_channel), check=True)
     for name in ("python", "python3"):
         (sandbox.root / "b" / "bin" / name).unlink(missing_ok=True)
-    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)
+    listed = json.loads(sandbox.run("list", "--json", check=True).stdout)["result"]
     [entry] = [e for e in listed["environments"] if e["name"] == "b"]
     assert entry["status"] == "broken"

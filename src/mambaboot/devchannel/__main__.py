@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"not a directory: {args.dir}", file=sys.stderr)
             return 2
         with ChannelServer(args.dir) as server:
-            print(server.url, flush=True)
-            try:
+            try:  # the URL printed inside: a Ctrl-C right after it is still a clean stop
+                print(server.url, flush=True)
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:

@@ -29,7 +29,7 @@ from mambaboot.errors import (
 )
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
-from mambaboot.packages.rules import scan_prefix
+from mambaboot.packages.transaction import scan_prefix
 from mambaboot.platforms import current_subdir, for_shell
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult, ProgressCallback, no_progress

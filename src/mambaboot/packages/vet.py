@@ -44,14 +44,13 @@ from mambaboot.packages.fetch import (
 from mambaboot.packages.rules import (
     Clobber,
     Contents,
-    Layout,
     check_extracted,
     check_identity,
     check_path,
     check_same_names,
-    check_transaction,
     refuse,
 )
+from mambaboot.packages.transaction import Layout, check_transaction
 
 #: Marks "no archive given for this record" in ``known`` (None means "cached copy is fine").
 _UNKNOWN = object()

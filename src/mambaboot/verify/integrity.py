@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.fsutil import file_digest
-from mambaboot.packages.rules import Layout
+from mambaboot.packages.transaction import Layout
 
 #: Files at least this big are hashed in worker threads (hashlib releases the GIL).
 BIG_FILE = 256 * 1024

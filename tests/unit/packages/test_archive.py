@@ -14,13 +14,8 @@ import zstandard
 from mambaboot.devchannel import FileSpec, PackageSpec, RawMember, archive_bytes
 from mambaboot.errors import UnsafePackageError
 from mambaboot.packages.archive import check_archive
-from mambaboot.packages.rules import (
-    Contents,
-    check_extracted,
-    check_transaction,
-    resolve,
-    scan_prefix,
-)
+from mambaboot.packages.rules import Contents, check_extracted, resolve
+from mambaboot.packages.transaction import check_transaction, scan_prefix
 
 
 def spec(**kw: object) -> PackageSpec:
@@ -311,7 +306,7 @@ def test_conda_zip_whose_directory_and_local_headers_disagree(tmp_path: Path) ->
 
 
 def test_transaction_places_noarch_python_and_reserves_our_paths() -> None:
-    from mambaboot.packages.rules import Layout
+    from mambaboot.packages.transaction import Layout
 
     layout = Layout.for_python("3.11.7", windows=False)
     assert layout.place("site-packages/a.py") == "lib/python3.11/site-packages/a.py"
@@ -535,7 +530,7 @@ def test_conda_zstd_that_does_not_decompress(tmp_path: Path) -> None:
 
 
 def test_clobber_needs_two_packages_and_windows_entry_points() -> None:
-    from mambaboot.packages.rules import Layout
+    from mambaboot.packages.transaction import Layout
 
     win = Layout.for_python("3.11", windows=True)
     assert win == Layout("Lib/site-packages", "Scripts", True)
@@ -1017,15 +1012,15 @@ def test_metadata_nested_too_deep_is_a_refusal_not_a_crash() -> None:
 
 def test_on_case_insensitive_file_systems_case_only_differences_are_one_path(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from mambaboot.packages import rules as pkgcheck
+    from mambaboot.packages import transaction
 
     up = Contents("a", ["lib/Dir"], {"lib/Dir": ".."})
     through = Contents("b", ["lib/dir/x"], {})
     tools = [Contents("c", ["bin/Tool"], {}), Contents("d", ["bin/tool"], {})]
-    monkeypatch.setattr(pkgcheck, "CASE_INSENSITIVE", False)
+    monkeypatch.setattr(transaction, "CASE_INSENSITIVE", False)
     check_transaction([up, through])  # ext4: two different folders
     assert check_transaction(tools) == []
-    monkeypatch.setattr(pkgcheck, "CASE_INSENSITIVE", True)
+    monkeypatch.setattr(transaction, "CASE_INSENSITIVE", True)
     with pytest.raises(UnsafePackageError, match=r"b: it writes lib/dir/x through the symlink"):
         check_transaction([up, through])
     [clobber] = check_transaction(tools)

@@ -1,0 +1,137 @@
+"""The packages together, and the prefix after linking: what no single package shows.
+
+``rules`` checks each package on its own; here the whole transaction is
+checked before anything is linked (noarch files placed where the engine will
+put them, symlinks across packages, mambaboot's own paths, clobbers), and the
+linked prefix once more afterwards (``scan_prefix``: the backstop for every
+engine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mambaboot.errors import UnsafePackageError
+from mambaboot.packages.rules import (
+    RESERVED_TOP,
+    Clobber,
+    Contents,
+    check_below,
+    check_targets,
+    refuse,
+)
+from mambaboot.platforms import (  # there lib/Dir and lib/dir/x are one folder
+    CASE_INSENSITIVE,
+    IS_WINDOWS,
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the engine puts noarch: python files for the python of this transaction."""
+
+    site_packages: str = "lib/python3/site-packages"
+    bindir: str = "bin"
+    windows: bool = False
+
+    @classmethod
+    def for_python(cls, version: str | None, site_packages_path: str | None = None,
+                   windows: bool = IS_WINDOWS) -> Layout:
+        if windows:
+            return cls(site_packages_path or "Lib/site-packages", "Scripts", True)
+        major_minor = ".".join((version or "3").split(".")[:2])
+        return cls(site_packages_path or f"lib/python{major_minor}/site-packages", "bin")
+
+    def place(self, path: str) -> str:
+        if path.startswith("site-packages/"):
+            return f"{self.site_packages}/{path.removeprefix('site-packages/')}"
+        if path.startswith("python-scripts/"):
+            return f"{self.bindir}/{path.removeprefix('python-scripts/')}"
+        return path
+
+    def installed(self, pkg: Contents) -> tuple[list[str], dict[str, str]]:
+        """``pkg``'s entries and symlinks at the paths they take in the prefix."""
+        if not pkg.noarch_python:
+            return pkg.entries, pkg.links
+        entries = [self.place(p) for p in pkg.entries]
+        for point in pkg.entry_points:
+            if self.windows:
+                entries += [f"{self.bindir}/{point}-script.py", f"{self.bindir}/{point}.exe"]
+            else:
+                entries.append(f"{self.bindir}/{point}")
+        return entries, {self.place(p): t for p, t in pkg.links.items()}
+
+
+def _as_on_disk(path: str) -> str:
+    """The name the file system will actually use, on a case-insensitive one."""
+    if not CASE_INSENSITIVE:
+        return path
+    import unicodedata
+
+    return unicodedata.normalize("NFC", path).casefold()
+
+
+def check_transaction(packages: list[Contents], layout: Layout | None = None) -> list[Clobber]:
+    """The packages together: no escaping or written-through symlink across packages,
+    nothing at mambaboot's own paths; return every path more than one package ships.
+
+    Paths are compared as the file system will see them: on a case-insensitive
+    one, ``lib/Dir`` (a symlink) and ``lib/dir/x`` are the same folder, and
+    ``bin/Tool`` and ``bin/tool`` are one file shipped twice.
+    """
+    layout = layout or Layout()
+    links: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    placed: list[tuple[Contents, list[str]]] = []
+    shippers: dict[str, list[str]] = {}
+    for pkg in packages:
+        entries, pkg_links = layout.installed(pkg)
+        entries = [_as_on_disk(e) for e in entries]
+        pkg_links = {_as_on_disk(k): _as_on_disk(t) for k, t in pkg_links.items()}
+        for path in entries:
+            if path.split("/", 1)[0] in RESERVED_TOP:
+                raise refuse(pkg.label, f"it ships {path}, a path mambaboot keeps for itself in "
+                                        "every environment")
+            shippers.setdefault(path, []).append(pkg.label)
+        for path, target in pkg_links.items():
+            links[path], owners[path] = target, pkg.label
+        placed.append((pkg, entries))
+    if links:
+        check_targets(links, owners)
+        for pkg, entries in placed:
+            check_below(pkg.label, links, entries, owners)
+    return [Clobber(path, tuple(labels)) for path, labels in sorted(shippers.items())
+            if len(labels) > 1]
+
+
+def scan_prefix(prefix: Path) -> None:
+    """After linking: every symlink in the prefix must resolve inside it."""
+    root = Path(os.path.realpath(prefix))
+    stack = [str(prefix)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.is_symlink():
+                    if not Path(os.path.realpath(entry.path)).is_relative_to(root):
+                        rel = os.path.relpath(entry.path, prefix).replace(os.sep, "/")
+                        raise UnsafePackageError(
+                            f"The package {_owner(prefix, rel)} installed the symlink {rel} -> "
+                            f"{os.readlink(entry.path)}, which points outside the prefix; the "
+                            "environment was removed, remove the package from the channel or "
+                            "pin another build.")
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+
+
+def _owner(prefix: Path, rel: str) -> str:
+    """Which installed package owns ``rel`` (only looked up when something is wrong)."""
+    for meta in (prefix / "conda-meta").glob("*.json"):
+        try:
+            if rel in json.loads(meta.read_text(encoding="utf-8")).get("files", []):
+                return meta.stem
+        except (OSError, ValueError):
+            continue
+    return f"owning {rel}"

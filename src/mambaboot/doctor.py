@@ -133,8 +133,8 @@ def check_path(environ: Mapping[str, str]) -> list[Finding]:
         if not names:
             continue
         listed = ", ".join(names)
-        if ahead:
-            env = _is_mambaboot_env(entries[first_env])  # type: ignore[index]
+        if ahead and first_env is not None:  # ahead is empty without first_env
+            env = _is_mambaboot_env(entries[first_env])
             problem = f"{listed} here come(s) first on PATH and shadow(s) those of {env}"
         else:
             problem = f"{listed} here run(s) outside any mambaboot environment"

@@ -35,6 +35,7 @@ def no_progress(_event: str, _data: dict[str, Any]) -> None:
 
 class JsonResult:
     def to_json(self) -> dict[str, Any]:
+        # call-overload: JsonResult is only mixed into the frozen dataclasses below
         return _plain(asdict(self))  # type: ignore[call-overload]
 
 

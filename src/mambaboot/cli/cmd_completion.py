@@ -44,6 +44,7 @@ def complete(parser: argparse.ArgumentParser) -> None:
     import argcomplete
 
     for action in _env_arguments(parser):
+        # attr-defined: argcomplete's own protocol, an attribute it reads off the Action
         action.completer = environment_names  # type: ignore[attr-defined]
     argcomplete.autocomplete(parser)
 

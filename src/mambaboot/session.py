@@ -63,7 +63,6 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             # (runs before the pkgs link to the cache, which is ours, exists).
             progress("scan", {})
             scan_prefix(prefix_path)
-            progress("finishing", {})
             clobbers = _name_winners(prefix_path, outcome.clobbers)
             channels = list(outcome.channels or request.channels)
             condaenv.prepare(prefix_path, outcome.records, request.specs, channels,
@@ -73,6 +72,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             # One step for every engine: the lock is read off conda-meta (what is installed)
             progress("lockfile", {})
             lockfile.write(prefix_path, channels, progress=progress)
+            progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)

@@ -28,7 +28,7 @@ CREATE_ROWS = (
 CREATE_LINES = (
     r"solving python, pip", r"checking \d+ packages?", r"downloading \d+ packages?",
     r"linking \d+ packages?", r"recording the packages' origins in conda-meta",
-    r"writing the lockfile", r"checking the environment's links",
+    r"checking the environment's links", r"writing the lockfile",
     r"linking the cache and writing activation scripts", r"testing the new environment",
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n

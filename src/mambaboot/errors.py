@@ -14,7 +14,9 @@ only and cheap to import: ``mambaboot run``, the hot path, imports it.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # importing typing costs `run` ~3 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class MambabootError(Exception):

@@ -22,10 +22,13 @@ import os
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
+
+TYPE_CHECKING = False  # importing typing costs `run` ~3 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
 FORMAT_VERSION = 3

@@ -16,28 +16,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.packages.fetch import Wanted
 from mambaboot.results import LockResult, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from mambaboot.engines.child import Worker
 
 #: The child process that reads and writes the rattler format (``lockrecords``).
 WORKER = "mambaboot.engines.rattler.worker"
 
 
 def write(prefix: Path, channels: Sequence[str], *, export: str | None = None,
-          progress: ProgressCallback = no_progress) -> dict[str, Any]:
+          progress: ProgressCallback = no_progress, worker: Worker | None = None,
+          ) -> dict[str, Any]:
     """Rewrite ``PREFIX/.mambaboot/lock.yml`` from conda-meta (in the rattler worker).
 
     Returns ``{"count": N, "text": ...}``: ``text`` is the @EXPLICIT export
-    when ``export="explicit"``, else None.
+    when ``export="explicit"``, else None. ``worker``: a rattler worker that
+    is already running (a create's), else one is started for this.
     """
     from mambaboot.engines import child
 
-    return child.run(WORKER, {"op": "write-lock", "prefix": str(prefix),
-                              "channels": list(channels), "export": export},
-                     progress, what="The lockfile writer", doing=" while writing the lockfile")
+    request = {"op": "write-lock", "prefix": str(prefix), "channels": list(channels),
+               "export": export}
+    if worker is not None:
+        return worker.call(request, progress, doing=" while writing the lockfile")
+    return child.run(WORKER, request, progress, what="The lockfile writer",
+                     doing=" while writing the lockfile")
 
 
 def read_wanted(path: Path) -> list[Wanted]:

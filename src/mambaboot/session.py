@@ -19,7 +19,7 @@ from typing import Any
 
 from mambaboot import __version__, activation, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
-from mambaboot.engines import DEFAULT_ENGINE, get_engine
+from mambaboot.engines import DEFAULT_ENGINE, child, get_engine
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
     EnvironmentExistsError,
@@ -54,11 +54,16 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                          "drop --engine.")
     backend = get_engine(engine, **(engine_options or {}))
     prefix = Prefix(prefix_path)
-    # root and cache checked and made here; on failure what this run made is taken back
-    with create_workspace(prefix_path, cache), env_lock(prefix_path, "create"):
+    # One rattler worker for the whole create, started now so its `import rattler`
+    # overlaps our checks: it installs (or vets, for micromamba), then writes the
+    # lockfile. Killed on any failure before the partial prefix is cleaned up.
+    # Root and cache are checked and made here; on failure what this run made is
+    # taken back.
+    with child.Worker(lockfile.WORKER) as worker, \
+            create_workspace(prefix_path, cache), env_lock(prefix_path, "create"):
         _clear_target(prefix, progress)
-        with _partial_prefix(prefix):
-            outcome = backend.install(request, prefix_path, cache, progress)
+        with _partial_prefix(prefix, worker):
+            outcome = backend.install(request, prefix_path, cache, progress, worker)
             # The backstop for every engine: no symlink may point out of the prefix
             # (runs before the pkgs link to the cache, which is ours, exists).
             progress("scan", {})
@@ -71,7 +76,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                              version=__version__)
             # One step for every engine: the lock is read off conda-meta (what is installed)
             progress("lockfile", {})
-            lockfile.write(prefix_path, channels, progress=progress)
+            lockfile.write(prefix_path, channels, progress=progress, worker=worker)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)
@@ -134,13 +139,18 @@ def _clear_target(prefix: Prefix, progress: ProgressCallback) -> None:
 
 
 @contextlib.contextmanager
-def _partial_prefix(prefix: Prefix) -> Iterator[None]:
-    """Mark the prefix as being created; on any failure (or Ctrl-C) remove it again."""
+def _partial_prefix(prefix: Prefix, worker: child.Worker) -> Iterator[None]:
+    """Mark the prefix as being created; on any failure (or Ctrl-C) remove it again.
+
+    The worker is stopped first: nothing may still write into the prefix while
+    it is being removed.
+    """
     prefix.meta.mkdir(parents=True, exist_ok=True)
     prefix.creating_marker.write_text(f"pid {os.getpid()}\n", encoding="utf-8")
     try:
         yield
     except BaseException as exc:
+        worker.kill()
         # destroy() deletes the creating marker last: a second Ctrl-C or a SIGKILL
         # during this clean-up still leaves a tree marked as an unfinished create
         leftovers = prefix.destroy()

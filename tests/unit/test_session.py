@@ -35,7 +35,8 @@ class FakeEngine(Engine):
         self.mode = mode
 
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
-                progress: ProgressCallback = no_progress) -> InstallOutcome:
+                progress: ProgressCallback = no_progress,
+                worker: object = None) -> InstallOutcome:
         progress("solve-start", {"specs": request.specs})
         (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
         (prefix / "bin").mkdir(exist_ok=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mambaboot.locations import Cache
+
+if TYPE_CHECKING:
+    from mambaboot.engines.child import Worker
 from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 
@@ -35,5 +38,12 @@ class Engine(ABC):
 
     @abstractmethod
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
-                progress: ProgressCallback = no_progress) -> InstallOutcome:
-        """Solve ``request`` and install it into ``prefix`` (which exists and is empty)."""
+                progress: ProgressCallback = no_progress,
+                worker: Worker | None = None) -> InstallOutcome:
+        """Solve ``request`` and install it into ``prefix`` (which exists and is empty).
+
+        ``worker`` is a running rattler worker (``engines.child.Worker``) the
+        session started for this create: an engine that needs py-rattler asks
+        it rather than starting its own process (the session asks the same
+        worker for the lockfile afterwards).
+        """

@@ -10,12 +10,14 @@ The protocol, both sides of which live here:
 
 * the parent runs ``python -m MODULE PARENT_PID`` with the scrubbed
   environment (only the test hooks' and ``MAMBABOOT_HTTP_*`` variables of ours
-  pass) and writes one JSON request on its stdin;
+  pass) and writes JSON requests on its stdin, one line each, waiting for
+  each one's final line before the next (``Worker``); EOF ends the child;
 * the child writes JSON lines ``{"event": NAME, ...}`` on its *original*
   stdout, which the parent relays to a progress callback; the last line is
   ``done`` (the reply) or ``error`` (a ``MambabootError.to_json()``, rebuilt
   as the same class with ``errors.from_json``). Anything else the child or
-  its native code prints goes to stderr, whose tail the parent keeps;
+  its native code prints goes to stderr, whose tail the parent keeps; after
+  an ``error`` the child exits (its state is unknown);
 * a child that dies by a signal, exits non-zero or ends without a final line
   is an ``EngineError`` carrying that stderr tail.
 
@@ -73,52 +75,124 @@ def child_environ() -> dict[str, str]:
 def run(module: str, request: Mapping[str, Any], progress: ProgressCallback = no_progress, *,
         what: str = "The engine", doing: str = "", advice: str = "run the same command again",
         timeout: float | None = None, timeout_message: str = "") -> dict[str, Any]:
-    """Run ``python -m module`` on ``request``; relay its events; return its ``done`` reply.
+    """Run ``python -m module`` on one ``request``; relay its events; return its ``done`` reply.
 
     Raises the child's own error (rebuilt by class), or an ``EngineError``
     naming ``what`` ("{what} crashed (SIGSEGV){doing}; {advice} ...") when it
     crashed, stopped without a reply, or ran over ``timeout`` seconds.
     """
-    import subprocess
+    with Worker(module, what=what) as worker:
+        return worker.call(request, progress, doing=doing, advice=advice, timeout=timeout,
+                           timeout_message=timeout_message)
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, str(os.getpid())],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, encoding="utf-8", errors="replace", env=child_environ(),
-    )
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    # stderr is drained in a thread: read only at the end, a child writing more
-    # than a pipe buffer (~64 KiB of engine warnings) would block, and so would we
-    tail: list[str] = []
-    drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
-    drain.start()
-    timed_out = threading.Event()
 
-    def stop() -> None:
-        timed_out.set()
-        proc.kill()
+class Worker:
+    """One child process that answers requests in turn, until it is closed.
 
-    timer = threading.Timer(timeout, stop) if timeout else None
-    try:
-        if timer:
-            timer.start()
-        with contextlib.suppress(BrokenPipeError, OSError):  # a child that died at once
-            proc.stdin.write(json.dumps(request))
-            proc.stdin.close()
-        final = _relay(proc.stdout, progress)
-        code = proc.wait()
-        drain.join(timeout=5)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        if timer:
-            timer.cancel()
-    if timed_out.is_set() and final is None:
-        raise EngineError(timeout_message or f"{what} ran over {timeout:g} s and was stopped; "
-                          "run the same command again.", details=condense("".join(tail)))
-    return outcome(final, code, "".join(tail), what=what, doing=doing, advice=advice)
+    Started as soon as it is made, so its slow imports (``import rattler``,
+    ~100 ms) overlap the parent's own work; a create then asks the same
+    process to install, and afterwards to write the lockfile, instead of
+    paying that start-up twice. Used as a context manager: leaving the block
+    closes it (stdin reaches EOF, the child exits), or kills it when the block
+    ends by an exception (Ctrl-C included).
+    """
+
+    def __init__(self, module: str, *, what: str = "The engine") -> None:
+        import subprocess
+
+        self.module, self.what = module, what
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", errors="replace", env=child_environ(),
+        )
+        # stderr is drained in a thread: read only at the end, a child writing more
+        # than a pipe buffer (~64 KiB of engine warnings) would block, and so would we
+        self.tail: list[str] = []
+        self.drain = threading.Thread(target=_drain, args=(self.proc.stderr, self.tail),
+                                      daemon=True)
+        self.drain.start()
+        self.broken = False
+
+    def call(self, request: Mapping[str, Any], progress: ProgressCallback = no_progress, *,
+             doing: str = "", advice: str = "run the same command again",
+             timeout: float | None = None, timeout_message: str = "") -> dict[str, Any]:
+        """Send one request; relay its events; return its reply or raise its error.
+
+        After an error or a crash the worker is spent: a later call raises
+        ``EngineError`` at once instead of talking to a dead process.
+        """
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        if self.broken:
+            raise EngineError(f"{self.what} stopped earlier{doing}; {advice}.")
+        timed_out = threading.Event()
+
+        def stop() -> None:  # the timer's thread: remember why the child was killed
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, stop) if timeout else None
+        final: dict[str, Any] | None = None
+        try:
+            if timer:
+                timer.start()
+            with contextlib.suppress(BrokenPipeError, OSError):  # a child that died at once
+                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.flush()
+            final = _relay(proc.stdout, progress)
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            if timer:
+                timer.cancel()
+        if final is not None and final["event"] == "done":
+            return {k: v for k, v in final.items() if k != "event"}
+        self.broken = True
+        code = self._ended()
+        if timed_out.is_set() and final is None:
+            raise EngineError(timeout_message or f"{self.what} ran over {timeout:g} s and was "
+                              "stopped; run the same command again.",
+                              details=condense("".join(self.tail)))
+        return outcome(final, code, "".join(self.tail), what=self.what, doing=doing,
+                       advice=advice)
+
+    def _ended(self) -> int:
+        """Wait for the child after its last word (or its death); its exit status."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        code = self.proc.wait()
+        self.drain.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        self.broken = True
+        self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        """No more requests: the child exits on EOF (killed if it does not within 30 s)."""
+        if self.proc.poll() is None and not self.broken:
+            assert self.proc.stdin is not None
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.kill()
+        elif self.proc.poll() is None:
+            self.kill()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.kill()
+        else:
+            self.close()
 
 
 def _drain(stream: IO[str], tail: list[str]) -> None:
@@ -210,7 +284,7 @@ class Events:
 
 def serve(ops: Mapping[str, Op],
           classify: Callable[[Exception], MambabootError] | None = None) -> NoReturn:
-    """The child's main: read the request, run its ``op``, end with ``done`` or ``error``.
+    """The child's main: for each request line, run its ``op``; ``done`` or ``error`` each.
 
     Our own errors travel as themselves; any other exception becomes
     ``classify(exc)`` (default: an ``EngineError`` with the exception as the
@@ -219,27 +293,32 @@ def serve(ops: Mapping[str, Op],
     events_fd = os.dup(1)
     os.dup2(2, 1)  # whatever the native code prints must not corrupt the event stream
     emit = Events(os.fdopen(events_fd, "w", encoding="utf-8"))
-    status = 1
-    try:
-        request = json.loads(sys.stdin.read())
-        op = ops.get(str(request.get("op")))
-        if op is None:
-            raise EngineError(f"The worker has no operation {request.get('op')!r}; reinstall "
-                              "mambaboot (its parts do not match).")
-        reply = op(request, emit)
-        if not isinstance(reply, dict):  # a coroutine: the rattler calls are async
-            import asyncio
+    status = 0
+    for line in sys.stdin:  # one request per line, until the parent closes stdin
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            op = ops.get(str(request.get("op")))
+            if op is None:
+                raise EngineError(f"The worker has no operation {request.get('op')!r}; "
+                                  "reinstall mambaboot (its parts do not match).")
+            reply = op(request, emit)
+            if not isinstance(reply, dict):  # a coroutine: the rattler calls are async
+                import asyncio
 
-            reply = asyncio.run(_awaited(reply))
-        emit("done", **reply)
-        status = 0
-    except MambabootError as exc:  # ours: rebuilt as the same class by the parent
-        emit("error", **exc.to_json())
-    except Exception as exc:  # every failure is reported to the parent
-        error = classify(exc) if classify else EngineError(
-            "The engine failed; see the reason below and retry.",
-            details=condense(f"{type(exc).__name__}: {exc}"))
-        emit("error", **error.to_json())
+                reply = asyncio.run(_awaited(reply))
+            emit("done", **reply)
+            continue
+        except MambabootError as exc:  # ours: rebuilt as the same class by the parent
+            emit("error", **exc.to_json())
+        except Exception as exc:  # every failure is reported to the parent
+            error = classify(exc) if classify else EngineError(
+                "The engine failed; see the reason below and retry.",
+                details=condense(f"{type(exc).__name__}: {exc}"))
+            emit("error", **error.to_json())
+        status = 1  # after an error the worker is spent: its state is unknown
+        break
     sys.stdout.flush()
     sys.stderr.flush()
     # Every event is written and flushed by now. Interpreter finalisation only

@@ -144,6 +144,28 @@ class TestProtocol:
             child.run("unused", {"op": "segv"}, what="The reader", timeout=60,
                       timeout_message="took too long")
 
+    def test_one_worker_answers_requests_in_turn_then_exits_on_eof(self, fake: Path) -> None:
+        with child.Worker("unused.module") as worker:
+            first = worker.call({"op": "done"})
+            second = worker.call({"op": "async"})
+            assert worker.call({"op": "done"})["pid"] == first["pid"]  # the same process
+        assert second == {"answer": "async"}
+        assert worker.proc.returncode == 0
+
+    def test_after_an_error_the_worker_is_spent(self, fake: Path) -> None:
+        with child.Worker("unused.module") as worker:
+            with pytest.raises(HashMismatchError):
+                worker.call({"op": "mismatch"})
+            assert worker.proc.returncode == 1  # the child ended after its error
+            with pytest.raises(EngineError, match="stopped earlier"):
+                worker.call({"op": "done"})
+
+    def test_leaving_by_an_exception_kills_the_worker(self, fake: Path) -> None:
+        with pytest.raises(KeyboardInterrupt), child.Worker("unused.module") as worker:
+            worker.call({"op": "done"})
+            raise KeyboardInterrupt
+        assert worker.proc.returncode == -9
+
     def test_an_event_drives_the_test_hook_in_the_child(
             self, fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("MAMBABOOT_TEST_CRASH_AT", "install")

@@ -32,6 +32,7 @@ from typing import Any
 
 from mambaboot.activation.cleanenv import scrubbed_environ
 from mambaboot.engines.base import Engine, InstallOutcome
+from mambaboot.engines.child import Worker
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, BinaryInfo
 from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.errors import EngineError, UsageError
@@ -102,7 +103,8 @@ class MicromambaEngine(Engine):
                       channels=request.channels, offline=request.offline, progress=progress)
 
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
-                progress: ProgressCallback = no_progress) -> InstallOutcome:
+                progress: ProgressCallback = no_progress,
+                worker: Worker | None = None) -> InstallOutcome:
         info = self.binary(request, cache, progress)
         root_prefix = cache.micromamba / "root"
         env = child_environ(cache)
@@ -119,7 +121,8 @@ class MicromambaEngine(Engine):
 
         vetted = run_worker({"op": "vet", "records": planned, "pkgs_dir": str(cache.pkgs),
                              "offline": request.offline, "limits": dict(request.limits),
-                             "allow_link_scripts": request.allow_link_scripts}, progress)
+                             "allow_link_scripts": request.allow_link_scripts}, progress,
+                            worker)
         argv = create_argv(info.path, prefix, request.channels, request.specs, root_prefix,
                            offline=True)
         progress("install-start", {"total": len(planned)})

@@ -33,7 +33,8 @@ class RattlerEngine(Engine):
     name = "rattler"
 
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
-                progress: ProgressCallback = no_progress) -> InstallOutcome:
+                progress: ProgressCallback = no_progress,
+                worker: child.Worker | None = None) -> InstallOutcome:
         payload = {
             "op": "from-lock" if request.lock else "create", "lock": request.lock,
             "bundle": request.bundle,
@@ -42,12 +43,16 @@ class RattlerEngine(Engine):
             "repodata_cache": str(cache.repodata), "offline": request.offline,
             "allow_link_scripts": request.allow_link_scripts, "limits": dict(request.limits),
         }
-        return run_worker(payload, progress)
+        return run_worker(payload, progress, worker)
 
 
-def run_worker(payload: dict[str, Any], progress: ProgressCallback) -> InstallOutcome:
-    """Run one worker operation (``engines.child`` protocol); its reply as an outcome."""
-    reply = child.run(WORKER, payload, progress, doing=" while installing",
-                      advice="nothing usable was left behind, run the same command again")
+def run_worker(payload: dict[str, Any], progress: ProgressCallback,
+               worker: child.Worker | None = None) -> InstallOutcome:
+    """One worker operation (``engines.child`` protocol), in ``worker`` or a new process."""
+    advice = "nothing usable was left behind, run the same command again"
+    if worker is not None:
+        reply = worker.call(payload, progress, doing=" while installing", advice=advice)
+    else:
+        reply = child.run(WORKER, payload, progress, doing=" while installing", advice=advice)
     return InstallOutcome(reply["engine_version"], reply["records"],
                           tuple(reply.get("channels", ())), reply.get("clobbers") or [])

@@ -83,7 +83,7 @@ def run(module: str, request: Mapping[str, Any], progress: ProgressCallback = no
     """
     with Worker(module, what=what) as worker:
         return worker.call(request, progress, doing=doing, advice=advice, timeout=timeout,
-                           timeout_message=timeout_message)
+                           timeout_message=timeout_message, last=True)
 
 
 class Worker:
@@ -116,11 +116,14 @@ class Worker:
 
     def call(self, request: Mapping[str, Any], progress: ProgressCallback = no_progress, *,
              doing: str = "", advice: str = "run the same command again",
-             timeout: float | None = None, timeout_message: str = "") -> dict[str, Any]:
+             timeout: float | None = None, timeout_message: str = "",
+             last: bool = False) -> dict[str, Any]:
         """Send one request; relay its events; return its reply or raise its error.
 
-        After an error or a crash the worker is spent: a later call raises
-        ``EngineError`` at once instead of talking to a dead process.
+        ``last``: no request follows, so stdin is closed right after this one
+        (the child ends as soon as it has answered). After an error or a crash
+        the worker is spent: a later call raises ``EngineError`` at once
+        instead of talking to a dead process.
         """
         proc = self.proc
         assert proc.stdin is not None and proc.stdout is not None
@@ -140,6 +143,8 @@ class Worker:
             with contextlib.suppress(BrokenPipeError, OSError):  # a child that died at once
                 proc.stdin.write(json.dumps(request) + "\n")
                 proc.stdin.flush()
+                if last:
+                    proc.stdin.close()
             final = _relay(proc.stdout, progress)
         except BaseException:
             self.kill()

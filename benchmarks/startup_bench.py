@@ -1,4 +1,11 @@
-"""Start-up costs: ``mambaboot run`` vs the env's python, ``--help``, ``list`` with 20 envs."""
+"""Start-up costs: ``mambaboot run`` vs the env's python and vs a floor, ``--help``, ``list``.
+
+The floor (issue 15) is the least any Python tool can cost before the command
+runs: a console script shaped like the one pip writes for ``mambaboot``
+(``import re, sys`` and one function call), run by the same interpreter,
+whose function only ``execv``s the command. ``run``'s own work is what it
+costs beyond that floor.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,25 @@ def _wall(ws: Workspace, argv: list[str]) -> float:
     return wall
 
 
+FLOOR_SCRIPT = """#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from os import execv
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def floor_script(ws: Workspace) -> Path:
+    """The exec-only console script: pip's wrapper shape, run by the tool's interpreter."""
+    script = ws.base / "floor-exec"
+    script.write_text(FLOOR_SCRIPT.format(python=sys.executable), encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
 def run_supported(ws: Workspace) -> bool:
     """``mambaboot run`` exists (it was still being built when this harness was written)."""
     proc = ws.cli("run", "--help", check=False)
@@ -45,8 +71,10 @@ def startup(ws: Workspace, demo: Path, reps: int) -> Results:
     env_python = str(ws.root / env_name / "bin" / "python")
     tool = ws.mambaboot()
     has_run = run_supported(ws)
+    floor = str(floor_script(ws))
     cases: dict[str, Case] = {
         "env_python": lambda _i: {"wall": _wall(ws, [env_python, "-c", "pass"])},
+        "floor": lambda _i: {"wall": _wall(ws, [floor, env_python, "-c", "pass"])},
         "tool_python": lambda _i: {"wall": _wall(ws, [sys.executable, "-c", "pass"])},
         "help": lambda _i: {"wall": _wall(ws, [*tool, "--help"])},
         "list": lambda _i: {"wall": _wall(ws, [*tool, "list", "--root", str(list_root)])},

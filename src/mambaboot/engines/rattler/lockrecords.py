@@ -9,7 +9,7 @@ the worker for these operations; the format decisions are documented there.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import rattler
@@ -24,9 +24,16 @@ from mambaboot.platforms import current_subdir
 ENV_NAME = "default"
 
 
-def read_lock(path: Path, subdir: str | None = None) -> tuple[list[rattler.RepoDataRecord],
-                                                             list[str]]:
-    """Records for this platform and the channels, from our lockfile or a pixi.lock."""
+def read_lock(path: Path, subdir: str | None = None,
+              warn: Callable[[str], None] | None = None,
+              ) -> tuple[list[rattler.RepoDataRecord], list[str]]:
+    """Records for this platform and the channels, from our lockfile or a pixi.lock.
+
+    Nothing in the lock is left out silently: a lock with PyPI (or source)
+    packages for this platform is refused naming them, since only its conda
+    packages could be installed; a lock with several environments uses
+    ``default`` and ``warn`` says which others there are.
+    """
     subdir = subdir or current_subdir()
     try:
         lock = rattler.LockFile.from_path(path)
@@ -35,7 +42,12 @@ def read_lock(path: Path, subdir: str | None = None) -> tuple[list[rattler.RepoD
         raise LockFormatError(
             f"The lockfile {path} is not a valid rattler/pixi lockfile ({first}); regenerate it "
             "with 'mambaboot lock ENV' or pass an @EXPLICIT file.") from None
-    env = lock.default_environment() or next(iter(dict(lock.environments()).values()), None)
+    envs = dict(lock.environments())
+    env = lock.default_environment() or next(iter(envs.values()), None)
+    if env is not None and len(envs) > 1 and warn is not None:
+        others = ", ".join(sorted(n for n in envs if n != ENV_NAME))
+        warn(f"warning: the lockfile {path.name} holds {len(envs)} environments; installing "
+             f"'{ENV_NAME}' (the others: {others}).")
     if env is None:
         raise LockFormatError(f"The lockfile {path} has no environment; regenerate it with "
                               "'mambaboot lock ENV'.")
@@ -46,12 +58,33 @@ def read_lock(path: Path, subdir: str | None = None) -> tuple[list[rattler.RepoD
             f"The lockfile {path} has no packages for {subdir} (it has: {have}); lock the "
             f"environment on {subdir} first.")
     records = env.conda_repodata_records_for_platform(platforms[subdir]) or []
+    _refuse_what_would_be_dropped(path, env, platforms[subdir], len(records))
     missing = [r.file_name for r in records if not r.sha256]
     if missing:
         raise LockFormatError(f"The lockfile {path} has no sha256 for {missing[0]}; every "
                               "package must carry one, regenerate it with 'mambaboot lock'.")
     channels = [str(getattr(c, "url", c)) for c in (env.channels() or [])]
     return records, channels
+
+
+def _refuse_what_would_be_dropped(path: Path, env: rattler.Environment,
+                                  platform: rattler.LockPlatform, conda: int) -> None:
+    """PyPI and source packages cannot be installed from the lock yet: say so, never drop them."""
+    pypi = env.pypi_packages_for_platform(platform) or []
+    if pypi:
+        names = ", ".join(sorted(str(p.name) for p in pypi)[:5])
+        more = f" and {len(pypi) - 5} more" if len(pypi) > 5 else ""
+        raise LockFormatError(
+            f"The lockfile {path} also lists {len(pypi)} PyPI package(s) ({names}{more}), which "
+            "mambaboot cannot install from a lockfile yet and will not drop silently; remove the "
+            "pypi entries and install them afterwards with 'mambaboot run ENV -- python -m pip "
+            "install ...'.")
+    total = len(env.packages(platform) or [])
+    if total > conda:
+        raise LockFormatError(
+            f"The lockfile {path} lists {total - conda} package(s) that are neither built conda "
+            "packages nor PyPI packages (conda source packages), which cannot be installed "
+            "exactly; lock the environment with built packages only.")
 
 
 def wanted_of(records: list[rattler.RepoDataRecord]) -> list[Wanted]:

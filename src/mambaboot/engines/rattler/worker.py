@@ -161,7 +161,8 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
         records = await lockrecords.records_from_archives(wanted, archives)
         channels = sorted({explicit.channel_of_url(w.url) for w in wanted})
     else:
-        records, channels = lockrecords.read_lock(path)
+        records, channels = lockrecords.read_lock(
+            path, warn=lambda message: emit("warning", message=message))
         archives = ensure_archives(lockrecords.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source,
                                    progress=emit.relay)

@@ -1,0 +1,62 @@
+"""Reading a lock never drops what it cannot install: PyPI entries refused, other envs named."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import rattler
+
+from mambaboot.devchannel.archive import write_package
+from mambaboot.devchannel.spec import PackageSpec
+from mambaboot.engines.rattler import lockrecords
+from mambaboot.errors import LockFormatError
+from mambaboot.platforms import current_subdir
+
+WHEEL = ("https://files.pythonhosted.org/packages/00/11/requests-2.32.3-py3-none-any.whl"
+         "#sha256=" + "ab" * 32)
+
+
+def conda_record(tmp_path: Path) -> rattler.RepoDataRecord:
+    """A real record of a small package built here (a lock's environment needs one)."""
+    archive = write_package(PackageSpec("tool", "1.0", files={"lib/tool.txt": b"x\n"}),
+                            tmp_path / "channel")
+    record = asyncio.run(rattler.RepoDataRecord.from_package_archive(archive))
+    record.url = f"https://conda.example/ch/{archive.parent.name}/{archive.name}"
+    return record
+
+
+def lock_with(tmp_path: Path, *, pypi: bool = False, envs: tuple[str, ...] = ("default",)) -> Path:
+    platform = rattler.LockPlatform(current_subdir())
+    lock = rattler.LockFile([platform])
+    record = conda_record(tmp_path)
+    for env in envs:
+        lock.set_channels(env, [rattler.LockChannel("https://conda.example/ch")])
+        lock.add_conda_package(env, platform, record)
+        if pypi:
+            lock.add_pypi_package(env, platform, "requests", "2.32.3", WHEEL)
+    path = tmp_path / "pixi.lock"
+    lock.to_path(path)
+    return path
+
+
+def test_pypi_entries_are_refused_by_name_never_dropped(tmp_path: Path) -> None:
+    with pytest.raises(LockFormatError, match=r"1 PyPI package\(s\) \(requests\).*not drop"):
+        lockrecords.read_lock(lock_with(tmp_path, pypi=True))
+
+
+def test_a_conda_only_lock_reads(tmp_path: Path) -> None:
+    records, channels = lockrecords.read_lock(lock_with(tmp_path))
+    assert [r.name.normalized for r in records] == ["tool"]
+    assert channels == ["https://conda.example/ch"]
+
+
+def test_several_environments_use_default_and_name_the_others(tmp_path: Path) -> None:
+    said: list[str] = []
+    lockrecords.read_lock(lock_with(tmp_path, envs=("default", "test", "docs")), warn=said.append)
+    assert said == ["warning: the lockfile pixi.lock holds 3 environments; installing "
+                    "'default' (the others: docs, test)."]
+    said.clear()
+    lockrecords.read_lock(lock_with(tmp_path), warn=said.append)
+    assert said == []

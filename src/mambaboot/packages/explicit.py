@@ -8,11 +8,16 @@ checks by hash like any other.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
 from mambaboot.errors import LockFormatError
 from mambaboot.packages.fetch import Wanted
+from mambaboot.platforms import current_subdir
+
+#: A conda platform folder in a package URL (``linux-64``, ``osx-arm64``, ``win-64`` ...).
+_SUBDIR = re.compile(r"^(linux|osx|win|freebsd|emscripten|wasi|zos)-[a-z0-9_]+$")
 
 
 def explicit_header(subdir: str) -> list[str]:
@@ -30,11 +35,25 @@ def is_explicit(path: Path) -> bool:
     return any(line.strip() == "@EXPLICIT" for line in head.splitlines())
 
 
-def read_explicit(path: Path) -> list[Wanted]:
-    """``@EXPLICIT`` lines ``URL#sha256`` (conda and micromamba accept this form)."""
+def read_explicit(path: Path, subdir: str | None = None) -> list[Wanted]:
+    """``@EXPLICIT`` lines ``URL#sha256`` (conda and micromamba accept this form).
+
+    A file for another platform is named as such, by its ``# platform:`` line
+    or by a package URL's platform folder, rather than failing later as
+    "not in the cache" or installing binaries that cannot run here.
+    """
+    subdir = subdir or current_subdir()
     wanted = []
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
+        declared = line.removeprefix("#").strip()
+        if declared.startswith("platform:"):
+            platform = declared.removeprefix("platform:").strip()
+            if platform and platform not in (subdir, "noarch"):
+                raise LockFormatError(
+                    f"The @EXPLICIT file {path} is for {platform} (its '# platform:' line), not "
+                    f"this machine's {subdir}; export the environment on {subdir}, or rebuild "
+                    f"it on a {platform} machine.")
         if not line or line.startswith(("#", "@")):
             continue
         url, _, digest = line.partition("#")
@@ -47,6 +66,12 @@ def read_explicit(path: Path) -> list[Wanted]:
             raise LockFormatError(
                 f"The @EXPLICIT entry {file_name} has no sha256 (an md5 is not enough here); "
                 "export it with 'mambaboot lock ENV --format explicit'.")
+        folder = urlparse(url).path.rsplit("/", 2)[-2] if url.count("/") >= 2 else ""
+        if _SUBDIR.match(folder) and folder not in (subdir, "noarch"):
+            raise LockFormatError(
+                f"The @EXPLICIT entry {file_name} is a {folder} package, not one for this "
+                f"machine's {subdir}; export the environment on {subdir}, or rebuild it on a "
+                f"{folder} machine.")
         name = file_name.rsplit("-", 2)[0]
         wanted.append(Wanted(name, file_name, url, digest.lower()))
     if not wanted:

@@ -57,3 +57,24 @@ def test_a_yaml_lock_is_not_explicit_and_a_missing_file_is_named(tmp_path: Path)
 
 def test_channel_of_a_package_url() -> None:
     assert explicit.channel_of_url(URL) == "https://conda.example/ch"
+
+
+def test_a_file_for_another_platform_is_named_by_its_header(tmp_path: Path) -> None:
+    path = write(tmp_path, *explicit.explicit_header("win-64"), f"{URL}#{SHA}")
+    with pytest.raises(LockFormatError, match=r"is for win-64 \(its '# platform:' line\), not "
+                                              r"this machine's linux-64"):
+        explicit.read_explicit(path, subdir="linux-64")
+
+
+def test_a_package_of_another_platform_is_named_by_its_url(tmp_path: Path) -> None:
+    mac = URL.replace("linux-64", "osx-arm64")
+    path = write(tmp_path, "@EXPLICIT", f"{mac}#{SHA}")
+    with pytest.raises(LockFormatError, match=r"zlib-1\.3-h0_0\.conda is a osx-arm64 package"):
+        explicit.read_explicit(path, subdir="linux-64")
+
+
+def test_noarch_and_folderless_urls_are_any_platform(tmp_path: Path) -> None:
+    noarch = URL.replace("linux-64", "noarch")
+    path = write(tmp_path, "# platform: linux-64", "@EXPLICIT", f"{noarch}#{SHA}",
+                 f"file:///pkgs/tool-1.0-0.conda#{SHA}")
+    assert [w.name for w in explicit.read_explicit(path, subdir="linux-64")] == ["zlib", "tool"]

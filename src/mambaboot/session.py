@@ -101,7 +101,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
     return CreateResult(
         prefix=prefix_path, name=request.name, python_version=python_version or "",
         package_count=len(outcome.records), engine=backend.name,
-        engine_version=outcome.engine_version, channels=outcome.channels or request.channels,
+        engine_version=outcome.engine_version, channels=tuple(channels),
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
         written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(clobbers),
     )

@@ -43,14 +43,18 @@ def demo_channel(where: Path) -> Path:
     return build_demo_channel_cached(where / "demo")
 
 
-def synthetic_channels(where: Path, sizes: list[int]) -> dict[int, Channels]:
+def synthetic_channels(where: Path, sizes: list[int],
+                       fmt: str = "conda") -> dict[int, Channels]:
+    """One synthetic channel per size; ``fmt``: ``conda`` (what real channels serve) or
+    ``tar.bz2``."""
     demo = demo_channel(where)
     out = {}
     for n in sizes:
-        dest = where / f"synth-{n}"
+        dest = where / f"synth-{fmt}-{n}"
         if not (dest / "noarch" / "repodata.json").is_file():
-            progress(f"building synthetic channel with {n} packages")
-            build_synthetic_channel(dest, n, FILES_PER_PACKAGE, seed=0)
+            progress(f"building synthetic channel with {n} .{fmt} packages")
+            build_synthetic_channel(dest, n, FILES_PER_PACKAGE, seed=0,
+                                    fmt="conda" if fmt == "conda" else "tar.bz2")
         out[n] = Channels(n, dest, demo)
     return out
 

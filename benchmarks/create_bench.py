@@ -9,13 +9,20 @@ warm-up round fills it). Each round installs the same records four ways:
 - ``mambaboot``: the ``mambaboot create`` command, wall time
 - ``phases``: ``session.create`` in a child with timestamped progress events
 
-Cold: a fresh, empty cache per round (download/copy, extract, install).
+Cold: a fresh, empty cache per round (download/copy, extract, install); the
+CPU time of each whole process tree is kept too (``cpu``: user + system of the
+command and every process it waited for).
+
+Peer: when ``MAMBABOOT_BENCH_MICROMAMBA`` names a real micromamba binary,
+``micromamba create`` of the same specs from the same channels runs in the
+same rounds (its own package cache: warm for warm creates, empty for cold).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -42,6 +49,33 @@ def _cli_create(ws: Workspace, name: str, channels: list[str], cache: Path) -> f
     start = time.perf_counter()
     ws.cli(*_create_args(name, channels, cache))
     return time.perf_counter() - start
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def micromamba_peer() -> Path | None:
+    """The real micromamba named by ``MAMBABOOT_BENCH_MICROMAMBA`` (None: no peer case)."""
+    named = os.environ.get("MAMBABOOT_BENCH_MICROMAMBA")
+    if not named:
+        return None
+    path = Path(named)
+    if not os.access(path, os.X_OK):
+        raise SystemExit(f"MAMBABOOT_BENCH_MICROMAMBA={named} is not an executable file")
+    return path
+
+
+def _micromamba_create(ws: Workspace, binary: Path, prefix: Path, channels: list[str],
+                       pkgs: Path) -> Sample:
+    env = {**ws.env, "CONDA_PKGS_DIRS": str(pkgs), "MAMBA_ROOT_PREFIX": str(pkgs.parent / "mm"),
+           "MAMBA_ADD_PIP_AS_PYTHON_DEPENDENCY": "false"}
+    args = [str(binary), "create", "--yes", "--prefix", str(prefix), "--override-channels",
+            "--no-rc", "-q", *(f for c in channels for f in ("-c", c)), *SPECS]
+    cpu, start = _children_cpu(), time.perf_counter()
+    ws.run(args, env=env)
+    return {"wall": time.perf_counter() - start, "cpu": _children_cpu() - cpu}
 
 
 def _raw_request(prefix: Path, channels: list[str], pkgs: Path, repodata: Path) -> str:
@@ -115,6 +149,15 @@ def warm_create(ws: Workspace, chans: Channels, reps: int) -> tuple[Results, dic
         return out
 
     cases = {"raw": raw, "hardlink": hardlink, "mambaboot": mambaboot, "phases": phases}
+    peer = micromamba_peer()
+    if peer is not None:
+        def micromamba(i: int) -> Sample:
+            prefix = ws.fresh(f"mm-warm-{n}-{i}")
+            out = _micromamba_create(ws, peer, prefix, urls, ws.cache / "mm-pkgs")
+            remove(prefix)
+            return out
+
+        cases["micromamba"] = micromamba
     results = interleave(cases, reps, label=f"warm create {n} packages")
     remove(raw_prefix)
     return results, counts
@@ -129,7 +172,9 @@ def cold_create(ws: Workspace, chans: Channels, reps: int, transport: str) -> Re
         def raw(_i: int) -> Sample:
             cache = ws.fresh("cold-raw")
             prefix = ws.fresh("cold-raw-env")
+            cpu = _children_cpu()
             out = _raw(ws, prefix, urls, cache / "pkgs", cache / "repodata")
+            out["cpu"] = _children_cpu() - cpu
             remove(prefix)
             remove(cache)
             return out
@@ -138,12 +183,26 @@ def cold_create(ws: Workspace, chans: Channels, reps: int, transport: str) -> Re
             cache = ws.fresh("cold-mb")
             name = f"cold-{transport}-{i}"
             remove(ws.root / name)
+            cpu = _children_cpu()
             wall = _cli_create(ws, name, urls, cache)
+            cpu = _children_cpu() - cpu
             remove(ws.root / name)
             remove(cache)
-            return {"wall": wall}
+            return {"wall": wall, "cpu": cpu}
 
-        return interleave({"raw": raw, "mambaboot": mambaboot}, reps, warmup=0,
+        cases = {"raw": raw, "mambaboot": mambaboot}
+        peer = micromamba_peer()
+        if peer is not None:
+            def micromamba(i: int) -> Sample:
+                cache = ws.fresh("cold-mm")
+                prefix = ws.fresh(f"cold-mm-env-{i}")
+                out = _micromamba_create(ws, peer, prefix, urls, cache / "pkgs")
+                remove(prefix)
+                remove(cache)
+                return out
+
+            cases["micromamba"] = micromamba
+        return interleave(cases, reps, warmup=0,
                           label=f"cold create {chans.n_packages} packages via {transport}")
 
 

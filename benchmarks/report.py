@@ -66,9 +66,10 @@ def summary(doc: Doc) -> list[str]:
                       f"{overhead:.0f} ms",
                       f"{best_overhead:.0f} ms",
                       "≤ 150 ms", verdict("overhead_ms", overhead)))
-    for transport, entry in doc["cold"].items():
+    for key, entry in doc["cold"].items():
         s = entry["stats"]
         r = med(s, "mambaboot.wall") / med(s, "raw.solve_install")
+        transport = entry.get("transport", key)
         lines.append(_row(2, f"cold create via {transport}, {entry['packages']} packages (s)",
                           span(s, "mambaboot.wall"),
                           f"raw solve+install {span(s, 'raw.solve_install')}",
@@ -140,15 +141,36 @@ def phase_table(doc: Doc) -> list[str]:
 
 
 def cold_table(doc: Doc) -> list[str]:
-    lines = [_row("transport", "mambaboot create (s)", "raw solve+install (s)",
-                  "raw as a process (s)", "x raw", "x raw process"),
-             _row(*["---"] * 6)]
-    for transport, entry in doc["cold"].items():
+    lines = [_row("transport", "packages", "mambaboot create (s)", "raw solve+install (s)",
+                  "raw as a process (s)", "x raw", "x raw process", "CPU s (ours / raw)"),
+             _row(*["---"] * 8)]
+    for key, entry in doc["cold"].items():
         s = entry["stats"]
         mb = med(s, "mambaboot.wall")
-        lines.append(_row(transport, span(s, "mambaboot.wall"), span(s, "raw.solve_install"),
+        cpu = (f"{med(s, 'mambaboot.cpu'):.2f} / {med(s, 'raw.cpu'):.2f}"
+               if "mambaboot.cpu" in s and "raw.cpu" in s else "")
+        lines.append(_row(entry.get("transport", key), entry.get("packages", ""),
+                          span(s, "mambaboot.wall"), span(s, "raw.solve_install"),
                           span(s, "raw.process"), f"{mb / med(s, 'raw.solve_install'):.2f}",
-                          f"{mb / med(s, 'raw.process'):.2f}"))
+                          f"{mb / med(s, 'raw.process'):.2f}", cpu))
+    return lines
+
+
+def peer_table(doc: Doc) -> list[str]:
+    """``micromamba create`` beside us, where the run was given a real micromamba."""
+    rows = [(f"warm, {int(n) + 2} packages", e["stats"]) for n, e in
+            sorted(doc["warm"].items(), key=lambda kv: int(kv[0]))]
+    rows += [(f"cold via {e.get('transport', k)}, {e.get('packages', '')} packages", e["stats"])
+             for k, e in doc["cold"].items()]
+    rows = [(label, s) for label, s in rows if "micromamba.wall" in s]
+    if not rows:
+        return ["(no micromamba: set MAMBABOOT_BENCH_MICROMAMBA to a real binary)"]
+    lines = [_row("create", "mambaboot (s)", "micromamba (s)", "raw rattler process (s)",
+                  "x micromamba"), _row(*["---"] * 5)]
+    for label, s in rows:
+        lines.append(_row(label, span(s, "mambaboot.wall"), span(s, "micromamba.wall"),
+                          span(s, "raw.process"),
+                          f"{med(s, 'mambaboot.wall') / med(s, 'micromamba.wall'):.2f}"))
     return lines
 
 
@@ -211,6 +233,7 @@ def render(doc: Doc) -> str:
         "", "### Warm create", "", *warm_table(doc),
         "", "### Where a warm create's time goes (ms, medians)", "", *phase_table(doc),
         "", "### Cold create", "", *cold_table(doc),
+        "", "### Peer: micromamba create", "", *peer_table(doc),
         "", "### Start-up", "", *startup_table(doc),
         "", "### Verify", "", *verify_table(doc),
         "", "### Memory", "", *memory_table(doc), "",

@@ -26,8 +26,9 @@ from startup_bench import LIST_ENVS, startup
 from verify_bench import verify
 from workspace import Workspace
 
-FULL = {"sizes": [10, 50, 100, 200, 350, 500], "reps": 5, "cold": 200, "startup_reps": 20}
-QUICK = {"sizes": [10, 50, 200], "reps": 3, "cold": 50, "startup_reps": 10}
+FULL = {"sizes": [10, 40, 100, 200, 400], "reps": 5, "cold": [40, 400], "startup_reps": 20,
+        "fmt": "conda"}
+QUICK = {"sizes": [10, 40, 200], "reps": 3, "cold": [40], "startup_reps": 10, "fmt": "conda"}
 
 
 def _stats(results: Results) -> dict[str, Any]:
@@ -35,17 +36,19 @@ def _stats(results: Results) -> dict[str, Any]:
 
 
 def measure(ws: Workspace, plan: dict[str, Any]) -> dict[str, Any]:
-    sizes = sorted({*plan["sizes"], plan["cold"]})
-    channels = synthetic_channels(ws.channels, sizes)
+    sizes = sorted({*plan["sizes"], *plan["cold"]})
+    channels = synthetic_channels(ws.channels, sizes, plan["fmt"])
     doc: dict[str, Any] = {"warm": {}, "cold": {}}
     for n in plan["sizes"]:
         results, counts = warm_create(ws, channels[n], plan["reps"])
         doc["warm"][str(n)] = {"counts": counts, "stats": _stats(results)}
     doc["memory"] = {"packages": max(plan["sizes"]) + 2, "stats": _stats(
         peak_memory(ws, channels[max(plan["sizes"])], plan["reps"]))}
-    for transport in ("file", "http"):
-        results = cold_create(ws, channels[plan["cold"]], plan["reps"], transport)
-        doc["cold"][transport] = {"packages": plan["cold"] + 2, "stats": _stats(results)}
+    for n in plan["cold"]:
+        for transport in ("file", "http"):
+            results = cold_create(ws, channels[n], plan["reps"], transport)
+            doc["cold"][f"{transport}-{n}"] = {"packages": n + 2, "transport": transport,
+                                               "stats": _stats(results)}
     demo = channels[plan["sizes"][0]].demo
     doc["startup"] = {"list_envs": LIST_ENVS,
                       "stats": _stats(startup(ws, demo, plan["startup_reps"]))}
@@ -75,8 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, help="write the scaling plot (PNG) here")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="measure nothing: print the tables (and --plot) of saved results")
-    parser.add_argument("--sizes", help="comma-separated synthetic sizes (overrides the plan; "
-                                        "the first is also the cold-create size)")
+    parser.add_argument("--sizes", help="comma-separated synthetic sizes for warm creates "
+                                        "(overrides the plan)")
+    parser.add_argument("--cold", help="comma-separated synthetic sizes for cold creates "
+                                       "(overrides the plan)")
+    parser.add_argument("--fmt", choices=("conda", "tar.bz2"),
+                        help="archive format of the synthetic channels (default: conda, as "
+                             "real channels serve)")
     parser.add_argument("--reps", type=int, help="repetitions (overrides the plan)")
     parser.add_argument("--settle", type=float, default=0, metavar="MIN",
                         help="first wait up to MIN minutes for the load average to drop "
@@ -87,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(QUICK if args.quick else FULL)
     if args.sizes:
         plan["sizes"] = sorted(int(n) for n in args.sizes.split(","))
-        plan["cold"] = plan["sizes"][0]
+    if args.cold:
+        plan["cold"] = sorted(int(n) for n in args.cold.split(","))
+    if args.fmt:
+        plan["fmt"] = args.fmt
     if args.reps:
         plan["reps"] = plan["startup_reps"] = args.reps
     settle(args.settle)
@@ -103,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         ws.close()
     doc["command"] = shlex.join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])])
     doc["reps"] = plan["reps"]
+    doc["fmt"] = plan["fmt"]
     doc["elapsed_s"] = time.perf_counter() - started
     return _output(doc, args.json, args.plot)
 

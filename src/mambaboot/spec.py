@@ -104,7 +104,7 @@ class CreateRequest:
     specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
     lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
     bundle: str | None = None               # --from-bundle: directory holding the archives
-    #: per-package unpack limits for pkgarchive.Limits (--max-unpacked, --max-members)
+    #: per-package unpack limits for packages.limits.Limits (--max-unpacked, --max-members)
     limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -264,7 +264,7 @@ def unpack_limits(unpacked: str | None, members: str | int | None,
     members = members or env.get("MAMBABOOT_MAX_MEMBERS") or None
     if unpacked is None and members is None:
         return {}
-    from mambaboot.packages.archive import make_limits
+    from mambaboot.packages.limits import make_limits
 
     try:
         return asdict(make_limits(unpacked, members))

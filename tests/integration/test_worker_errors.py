@@ -17,7 +17,7 @@ from tests.support.sandbox import Sandbox
 
 def test_a_hostile_package_is_an_unsafe_package_error_in_the_parent(
         sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
-    channel = channel_with(tmp_path / "channel", hostile(sandbox.base)["member-dotdot"])
+    channel = channel_with(tmp_path / "channel", hostile(sandbox.base)["symlink-escape"])
     request = CreateRequest("env", None, channels=(str(demo_channel), str(channel)),
                             specs_override=(PKG,))
     prefix = tmp_path / "env"

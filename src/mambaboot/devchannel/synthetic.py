@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from mambaboot.devchannel.build import index_channel, write_packages
 from mambaboot.devchannel.spec import FileSpec, PackageSpec, current_subdir
@@ -46,6 +47,7 @@ def _package(  # noqa: PLR0917 - bound positionally via functools.partial
     files_range: tuple[int, int],
     size_range: tuple[int, int],
     subdir: str,
+    fmt: Literal["tar.bz2", "conda"] = "tar.bz2",
 ) -> PackageSpec:
     name = synthetic_name(index)
     deps = sorted(rng.sample(range(index), k=min(index, rng.randint(0, 3))))
@@ -67,6 +69,7 @@ def _package(  # noqa: PLR0917 - bound positionally via functools.partial
         subdir=subdir,
         files=files,
         compresslevel=1,
+        fmt=fmt,
     )
 
 
@@ -78,12 +81,14 @@ def build_synthetic_channel(
     seed: int = 0,
     file_size_range: tuple[int, int] = (200, 4000),
     subdir: str | None = None,
+    fmt: Literal["tar.bz2", "conda"] = "tar.bz2",
 ) -> Path:
     """Build `n_packages` interdependent packages plus ``synthetic-all`` into `dest`.
 
     About 60% are ``noarch: generic``, the rest live in `subdir` (default: the
     current platform) and carry a ``bin/`` script.  Each package depends on up
     to three earlier ones, forming a DAG; ``synthetic-all`` depends on all.
+    ``fmt="conda"`` writes ``.conda`` archives, as real channels serve today.
     """
     dest = Path(dest)
     subdir = subdir or current_subdir()
@@ -100,6 +105,7 @@ def build_synthetic_channel(
             files_per_package_range,
             file_size_range,
             subdir,
+            fmt,
         )
         for i in range(n_packages)
     ]
@@ -110,6 +116,7 @@ def build_synthetic_channel(
             noarch="generic",
             depends=[synthetic_name(i) for i in range(n_packages)],
             files={"share/synthetic-all/README.txt": b"meta package\n"},
+            fmt=fmt,
         )
     )
     write_packages(specs, dest)

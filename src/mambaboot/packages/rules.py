@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import UnsafePackageError
+from mambaboot.packages.limits import size_text
+from mambaboot.platforms import CASE_INSENSITIVE
 
 #: Symlink chains longer than this are refused (the kernel's limit is 40 too).
 MAX_HOPS = 40
@@ -65,6 +67,18 @@ class Contents:
     entry_points: list[str] = field(default_factory=list)  # noarch: python bin/ scripts
     fingerprint: str = ""                                  # size/mtime/mode of the cached tree
     names: frozenset[str] = frozenset()                    # every name in the package
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data, for the unpacker process's reply (``packages.unpack``)."""
+        return {"label": self.label, "entries": self.entries, "links": self.links,
+                "noarch_python": self.noarch_python, "entry_points": self.entry_points,
+                "fingerprint": self.fingerprint, "names": sorted(self.names)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Contents:
+        return cls(str(data["label"]), list(data["entries"]), dict(data["links"]),
+                   bool(data["noarch_python"]), list(data["entry_points"]),
+                   str(data["fingerprint"]), frozenset(data["names"]))
 
 
 @dataclass(frozen=True)
@@ -164,6 +178,13 @@ def check_below(label: str, links: Mapping[str, str], entries: Iterable[str],
 
 def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bool, list[str]]:
     """index.json identity, paths.json (or info/files) entries, noarch kind, entry points."""
+    entries, is_python, points, _declared = _metadata(label, meta)
+    return entries, is_python, points
+
+
+def _metadata(label: str, meta: Mapping[str, bytes]
+              ) -> tuple[list[str], bool, list[str], dict[str, tuple[str, int | None]]]:
+    """``check_metadata``, plus each listed path's declared type and size (None: not given)."""
     index = _json(label, meta, "info/index.json")
     if not isinstance(index, dict):
         raise refuse(label, "it has no readable info/index.json")
@@ -174,6 +195,7 @@ def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bo
         if not isinstance(paths, dict) or not isinstance(paths.get("paths"), list):
             raise refuse(label, "its info/paths.json has no list of paths")
         raw = [e.get("_path") if isinstance(e, dict) else None for e in paths["paths"]]
+        kinds = [_kind(e if isinstance(e, dict) else {}) for e in paths["paths"]]
     elif "info/files" in meta:  # what the engine falls back to when paths.json is absent
         try:
             listing = meta["info/files"].decode("utf-8")
@@ -181,6 +203,7 @@ def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bo
             raise refuse(label, "its info/files is not UTF-8 text") from None
         raw = [line for line in listing.split("\n")
                if line.strip()]
+        kinds = [("any", None)] * len(raw)
     else:
         raise refuse(label, "it has neither info/paths.json nor info/files")
     entries = [check_path(label, p, "paths.json entry") for p in raw]
@@ -193,7 +216,12 @@ def check_metadata(label: str, meta: Mapping[str, bytes]) -> tuple[list[str], bo
         check_identity(label, **{"entry point": name})
         points.append(name)
     is_python = index.get("noarch") == "python" or index.get("noarch_python") is True
-    return entries, is_python, points
+    return entries, is_python, points, dict(zip(entries, kinds, strict=True))
+
+
+def _kind(entry: Mapping[str, Any]) -> tuple[str, int | None]:
+    size = entry.get("size_in_bytes")
+    return str(entry.get("path_type", "hardlink")), size if isinstance(size, int) else None
 
 
 def _json(label: str, meta: Mapping[str, bytes], name: str) -> Any:
@@ -216,8 +244,18 @@ def _bad_mode(mode: int) -> bool:
     return bool(mode & BAD_MODE) or bool(mode & stat.S_IWOTH)
 
 
-def walk_tree(folder: Path, label: str) -> tuple[dict[str, str], list[str], str]:
-    """lstat every entry once: (symlinks, all names, fingerprint of what is there).
+@dataclass
+class Tree:
+    """What one ``lstat`` walk of a package folder saw."""
+
+    links: dict[str, str]          # symlink name -> target
+    names: list[str]               # every name (files, links, folders)
+    sizes: dict[str, int]          # regular file name -> size
+    fingerprint: str               # of name, type, mode, size, mtime of each file and link
+
+
+def walk_tree(folder: Path, label: str) -> Tree:
+    """lstat every entry once: symlinks, names, file sizes and a fingerprint of what is there.
 
     The fingerprint (name, type, mode, size, mtime of every file and link)
     is how a later create notices a cached file edited through a hard link
@@ -225,6 +263,7 @@ def walk_tree(folder: Path, label: str) -> tuple[dict[str, str], list[str], str]
     """
     links: dict[str, str] = {}
     names: list[str] = []
+    sizes: dict[str, int] = {}
     seen: list[str] = []
     stack = [("", str(folder))]
     while stack:
@@ -243,22 +282,38 @@ def walk_tree(folder: Path, label: str) -> tuple[dict[str, str], list[str], str]
                     links[sub] = os.readlink(entry.path)
                     seen.append(f"{sub}\0l\0{links[sub]}")
                 elif stat.S_ISDIR(st.st_mode):
+                    if _bad_mode(st.st_mode):
+                        raise refuse(label, f"its folder {sub} has mode "
+                                            f"{stat.filemode(st.st_mode)} (setuid, setgid, "
+                                            "sticky or world-writable)")
                     stack.append((sub + "/", entry.path))
                 elif stat.S_ISREG(st.st_mode):
                     if _bad_mode(st.st_mode):
                         raise refuse(label, f"{sub} has mode {stat.filemode(st.st_mode)} "
                                             "(setuid, setgid, sticky or world-writable)")
+                    sizes[sub] = st.st_size
                     seen.append(f"{sub}\0f\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}")
                 else:
                     raise refuse(label, f"{sub} in its cached copy is a device or special file")
     seen.sort()
-    return links, names, hashlib.sha256("\n".join(seen).encode()).hexdigest()
+    return Tree(links, names, sizes, hashlib.sha256("\n".join(seen).encode()).hexdigest())
 
 
-def check_extracted(folder: Path, label: str) -> Contents:
-    """Validate a package as extracted on disk: exactly what the engine links from."""
-    links, names, fingerprint = walk_tree(folder, label)
-    if "info" in links or not (folder / "info").is_dir():
+def check_extracted(folder: Path, label: str, *, budget: int | None = None,
+                    max_members: int | None = None) -> Contents:
+    """Validate a package as extracted on disk: exactly what the engine links from.
+
+    ``budget`` and ``max_members`` (a fresh unpack) bound what it unpacked to:
+    every byte and member is counted here, on the finished tree, whatever the
+    archive's headers claimed. The tree must also be the one its own
+    ``info/paths.json`` describes (see ``check_listed``).
+    """
+    tree = walk_tree(folder, label)
+    if max_members is not None and len(tree.names) > max_members:
+        raise too_many(label, max_members)
+    if budget is not None and sum(tree.sizes.values()) > budget:
+        raise too_big(label, budget)
+    if "info" in tree.links or not (folder / "info").is_dir():
         raise refuse(label, "its info folder is missing or is a symlink")
     meta: dict[str, bytes] = {}
     for name in METADATA:
@@ -270,37 +325,54 @@ def check_extracted(folder: Path, label: str) -> Contents:
             raise refuse(label, f"its {name} is a link or not a plain file (the engine would "
                                 "read whatever it points to)")
         meta[name] = (folder / name).read_bytes()
-    contents = finish(label, meta, links, names)
-    contents.fingerprint = fingerprint
-    return contents
+    check_targets(tree.links, dict.fromkeys(tree.links, label))
+    entries, is_python, points, declared = _metadata(label, meta)
+    check_below(label, tree.links, [*tree.names, *entries])
+    check_listed(label, tree, declared)
+    payload = {p: t for p, t in tree.links.items() if not p.startswith("info/")}
+    return Contents(label, entries, payload, is_python, points, tree.fingerprint,
+                    frozenset(tree.names))
 
 
-def finish(label: str, meta: Mapping[str, bytes], links: Mapping[str, str],
-           names: Iterable[str]) -> Contents:
-    """Shared tail of the archive and directory checks."""
-    check_targets(links, dict.fromkeys(links, label))
-    entries, is_python, points = check_metadata(label, meta)
-    check_below(label, links, [*names, *entries])
-    payload = {p: t for p, t in links.items() if not p.startswith("info/")}
-    return Contents(label, entries, payload, is_python, points, names=frozenset(names))
+def check_listed(label: str, tree: Tree, declared: Mapping[str, tuple[str, int | None]]) -> None:
+    """The tree holds exactly what its metadata lists, with the sizes it declares.
 
-
-def check_same_names(label: str, archive: frozenset[str], tree: frozenset[str]) -> None:
-    """The archive as Python's tar reader saw it and the tree the engine unpacked must agree.
-
-    Any trick that shows two tar readers different members (pax ``path`` vs GNU
-    long names, duplicate or hidden members) shows up as a name one has and the
-    other lacks. Folders the engine made for a file's parents are expected.
+    A package whose archive and ``paths.json`` disagree is damaged or built to
+    show different readers different things (duplicate members, pax names
+    hiding GNU ones): refused, whichever reader would have been right. Folders
+    are not listed by conda packages and are not compared; on case-insensitive
+    file systems names are compared as the file system does.
     """
-    parents = {p.rsplit("/", 1)[0] for p in archive if "/" in p}
-    while True:
-        more = {p.rsplit("/", 1)[0] for p in parents if "/" in p} - parents
-        if not more:
-            break
-        parents |= more
-    extra = sorted(tree - archive - parents)
-    missing = sorted(archive - tree)
-    if extra or missing:
-        which = f"{extra[0]} was unpacked" if extra else f"{missing[0]} was not unpacked"
-        raise refuse(label, f"tar readers disagree about its members ({which}); the archive is "
-                            "ambiguous")
+    fold = str.casefold if CASE_INSENSITIVE else str
+    present = {fold(n): n for n in (*tree.sizes, *tree.links) if not n.startswith("info/")}
+    listed = {fold(p): p for p in declared}
+    for key, name in sorted(present.items()):
+        if key not in listed:
+            raise refuse(label, f"its archive holds {name}, which its info/paths.json does "
+                                "not list (a damaged or ambiguous archive)")
+    for key, path in sorted(listed.items()):
+        kind, size = declared[path]
+        found = present.get(key)
+        if kind == "directory":
+            continue
+        if found is None:
+            raise refuse(label, f"its info/paths.json lists {path}, which its archive does not "
+                                "hold (a damaged or ambiguous archive)")
+        if kind == "hardlink" and found not in tree.sizes:
+            raise refuse(label, f"its {path} is a symlink in the archive but a file in its "
+                                "info/paths.json (a damaged or ambiguous archive)")
+        if kind == "hardlink" and size is not None and tree.sizes[found] != size:
+            raise refuse(label, f"its {path} is {tree.sizes[found]} bytes, but its "
+                                f"info/paths.json says {size} (a damaged or ambiguous archive)")
+
+
+def too_big(label: str, budget: int) -> UnsafePackageError:
+    """The one refusal for a package past its byte budget (while unpacking or after)."""
+    return refuse(label, f"it unpacks to more than {size_text(budget)} (a decompression "
+                         "bomb?); if the package is genuine, raise the limit with --max-unpacked")
+
+
+def too_many(label: str, max_members: int) -> UnsafePackageError:
+    """The one refusal for a package with more members than allowed."""
+    return refuse(label, f"it has more than {max_members} members; if the package is genuine, "
+                         "raise the limit with --max-members")

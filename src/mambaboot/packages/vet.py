@@ -4,12 +4,14 @@ Runs in the engine worker, between solve and ``rattler.install``. One view of
 each package: what is checked is the tree the engine links from.
 
 * A package not yet in the cache: its archive is fetched and hashed against
-  the repodata/lock sha256 (``archives``), streamed once through
-  ``pkgarchive`` (bombs, names, link-typed metadata: what could hurt while
-  unpacking), unpacked by **rattler's own reader** into a staging folder (which
-  hashes the bytes it reads: they must be the expected ones), the unpacked tree
-  is checked with ``lstat`` (``pkgcheck.check_extracted``), and only then moved
-  into the cache with rattler's cache lock. rattler then links from that tree.
+  the repodata/lock sha256 (``fetch``), then read once, by **rattler's own
+  reader**, which unpacks it into a staging folder and hashes the bytes it
+  reads (they must be the expected ones) while we watch the folder's size
+  (``unpack``: a bomb is stopped while it unpacks). The unpacked tree is
+  checked with ``lstat`` (``rules.check_extracted``: limits, names, modes,
+  links, metadata, and that it is exactly what its paths.json lists) and only
+  then moved into the cache with rattler's cache lock. rattler then links
+  from that tree.
 * A package already in the cache: its tree's fingerprint (name, mode, size,
   mtime of every file) must match the one taken when it was vetted; a tree
   edited through a hard link from some environment is unpacked afresh from the
@@ -31,7 +33,6 @@ from typing import Any
 
 from mambaboot.errors import UnsafePackageError
 from mambaboot.fsutil import write_atomic
-from mambaboot.packages.archive import Limits, check_archive
 from mambaboot.packages.condacache import record_for_conda
 from mambaboot.packages.fetch import (
     ProgressCallback,
@@ -41,16 +42,17 @@ from mambaboot.packages.fetch import (
     rattler_cached_sha256,
     sha256_file,
 )
+from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import (
     Clobber,
     Contents,
     check_extracted,
     check_identity,
     check_path,
-    check_same_names,
     refuse,
 )
 from mambaboot.packages.transaction import Layout, check_transaction
+from mambaboot.packages.unpack import Job, Unpacker
 
 #: Marks "no archive given for this record" in ``known`` (None means "cached copy is fine").
 _UNKNOWN = object()
@@ -93,15 +95,16 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
                 progress("checked", {"name": want.name})
                 continue
         fetch.append(want)  # not cached, or its cached tree was changed since it was vetted
-    if fetch:
-        got = ensure_archives(fetch, pkgs, offline=offline, need_archive=True,
-                              against="the channel's repodata", progress=progress)
-        # misc: got maps to Path | None, but need_archive=True leaves no None
-        unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
-    for want, archive in unpack:
-        contents.append(_unpack_checked(archive, want, pkgs, limits))
-        local[want.name] = archive
-        progress("checked", {"name": want.name})
+    if fetch or unpack:
+        # the unpackers start now: their imports overlap the downloads
+        with Unpacker(len(fetch) + len(unpack), pkgs) as unpacker:
+            if fetch:
+                got = ensure_archives(fetch, pkgs, offline=offline, need_archive=True,
+                                      against="the channel's repodata", progress=progress)
+                # misc: got maps to Path | None, but need_archive=True leaves no None
+                unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
+            contents += _unpack_all(unpack, pkgs, limits, unpacker, progress)
+        local.update({want.name: archive for want, archive in unpack})
     clobbers = check_transaction(contents, _layout(records))
     for record in records:  # what conda and mamba inside the env need to reuse the cache
         record_for_conda(pkgs, _wanted(record).dist, str(record.url), record.to_json())
@@ -135,28 +138,27 @@ def _wanted(record: Any) -> Wanted:
     return Wanted(name, file_name, str(record.url), record.sha256.hex())
 
 
-def _unpack_checked(archive: Path, want: Wanted, pkgs: Path, limits: Limits) -> Contents:
-    """Unpack with rattler's reader into staging, check the tree, publish it in the cache."""
-    from rattler.package_streaming import extract
+def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
+                unpacker: Unpacker, progress: ProgressCallback) -> list[Contents]:
+    """Unpack and check each archive in staging, then publish it in the cache (in order)."""
+    staging = pkgs / STAGING_DIR
+    staging.mkdir(parents=True, exist_ok=True)
+    jobs = {want.name: Job(archive, staging / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}",
+                           want.file_name, want.sha256, limits.budget(archive.stat().st_size),
+                           limits.max_members)
+            for want, archive in unpack}
+    wanted = {want.file_name: want for want, _archive in unpack}
+    checked: dict[str, Contents] = {}
 
-    seen = check_archive(archive, want.file_name, limits)
-    staging = pkgs / STAGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}"
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        try:
-            sha256, _md5 = extract(archive, staging)
-        except Exception as exc:  # rattler's reader refused or failed: never link it
-            raise refuse(want.file_name, f"the engine could not unpack it ({exc})") from None
-        if sha256.hex() != want.sha256:
-            raise refuse(want.file_name, "the bytes unpacked are not the ones whose sha256 was "
-                                         "checked (the archive changed while it was read)")
-        contents = check_extracted(staging, want.file_name)
-        check_same_names(want.file_name, seen.names, contents.names)
-        _publish(staging, pkgs, want)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    _write_stamp(_stamp_path(pkgs, want), want, contents)
-    return contents
+    def publish(job: Job, contents: Contents) -> None:
+        want = wanted[job.label]
+        _publish(job.staging, pkgs, want)
+        _write_stamp(_stamp_path(pkgs, want), want, contents)
+        checked[want.name] = contents
+        progress("checked", {"name": want.name})
+
+    unpacker.run(list(jobs.values()), publish)
+    return [checked[want.name] for want, _archive in unpack]
 
 
 def _sweep_staging(folder: Path) -> None:

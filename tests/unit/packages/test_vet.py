@@ -201,7 +201,7 @@ def test_staging_of_dead_workers_is_swept(tmp_path: Path) -> None:
 
 
 def test_vet_passes_its_limits_to_the_archive_check(tmp_path: Path) -> None:
-    from mambaboot.packages.archive import Limits
+    from mambaboot.packages.limits import Limits
 
     archive = build(tmp_path / "channel")
     with pytest.raises(UnsafePackageError) as info:

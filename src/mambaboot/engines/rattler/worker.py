@@ -35,8 +35,8 @@ from mambaboot.engines.rattler import lockrecords
 from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
 from mambaboot.packages import explicit
-from mambaboot.packages.archive import Limits
 from mambaboot.packages.fetch import ensure_archives
+from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import Clobber, refuse
 from mambaboot.packages.vet import vet
 

@@ -60,6 +60,13 @@ def main() -> None:
     for phase, event in PHASES:
         out[phase] = stamps[event] - previous
         previous = stamps[event]
+    # after_link, split: the engine's own end (conda-meta, reply), our prefix scan and
+    # conda env files, the lockfile step
+    for part, (begin, end) in {"engine_end": ("last-linked", "scan"),
+                               "scan_prepare": ("scan", "lockfile"),
+                               "lockfile_step": ("lockfile", "finishing")}.items():
+        if begin in stamps and end in stamps:
+            out[part] = stamps[end] - stamps[begin]
     out["peak_rss_self_kb"] = peak_rss_kb()
     # an upper bound: Linux starts a child's ru_maxrss at its parent's RSS at fork
     out["peak_rss_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -121,7 +121,8 @@ def warm_table(doc: Doc) -> list[str]:
     return lines
 
 
-PHASES = ("start_worker", "solve", "vet", "install", "after_link", "activation",
+PHASES = ("start_worker", "solve", "vet", "install", "engine_end", "scan_prepare",
+          "lockfile_step", "activation",
           "verify_manifest")
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mambaboot.engines.rattler import WORKER
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.packages.fetch import Wanted
 from mambaboot.results import LockResult, ProgressCallback, no_progress
@@ -25,8 +26,6 @@ from mambaboot.results import LockResult, ProgressCallback, no_progress
 if TYPE_CHECKING:
     from mambaboot.engines.child import Worker
 
-#: The child process that reads and writes the rattler format (``lockrecords``).
-WORKER = "mambaboot.engines.rattler.worker"
 
 
 def write(prefix: Path, channels: Sequence[str], *, export: str | None = None,

@@ -20,6 +20,7 @@ from typing import Any
 from mambaboot import __version__, activation, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
 from mambaboot.engines import DEFAULT_ENGINE, child, get_engine
+from mambaboot.engines.rattler import WORKER
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
     EnvironmentExistsError,
@@ -59,7 +60,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
     # lockfile. Killed on any failure before the partial prefix is cleaned up.
     # Root and cache are checked and made here; on failure what this run made is
     # taken back.
-    with child.Worker(lockfile.WORKER) as worker, \
+    with child.Worker.take(WORKER) as worker, \
             create_workspace(prefix_path, cache), env_lock(prefix_path, "create"):
         _clear_target(prefix, progress)
         with _partial_prefix(prefix, worker):

@@ -45,6 +45,12 @@ def _interrupted(command: str | None = None, as_json: bool = False) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["create"] and not {"-h", "--help"} & set(args_list):
+        # the engine worker starts now: its `import rattler` overlaps ours (child.prestart)
+        from mambaboot.engines.child import prestart
+        from mambaboot.engines.rattler import WORKER
+
+        prestart(WORKER)
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (cmd_completion)
         from mambaboot.cli.cmd_completion import complete
         from mambaboot.cli.parser import build_parser

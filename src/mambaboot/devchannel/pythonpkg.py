@@ -2,8 +2,9 @@
 
 No conda channel is reachable where the tests run, yet environments must
 really run Python.  We copy the interpreter behind ``sys.base_prefix`` (its
-binary, ``libpython`` and the stdlib minus tests, GUI tools and bytecode) and
-point the binary's RUNPATH at ``$ORIGIN/../lib`` with patchelf, so the copy
+binary, ``libpython`` and the stdlib minus tests and GUI tools, with bytecode
+compiled afresh as hash-checked ``.pyc`` files, as real python packages ship
+it) and point the binary's RUNPATH at ``$ORIGIN/../lib`` with patchelf, so the copy
 finds its own ``libpython`` wherever the environment lands.  CPython computes
 ``sys.prefix`` from its executable's location, which makes the rest relocatable.
 """
@@ -72,13 +73,35 @@ def _stdlib_files(stdlib: Path, base_prefix: str) -> dict[str, bytes | FileSpec]
             key = f"lib/python{PY_XY}/{rel.as_posix()}"
             if name.startswith("_sysconfigdata") and base_prefix.encode() in data:
                 # The build prefix is baked in; let the installer rewrite it
-                # exactly like conda-build registers it for real pythons.
+                # exactly like conda-build registers it for real pythons (no
+                # bytecode: the rewritten source would not match it).
                 files[key] = FileSpec(data, placeholder=base_prefix)
-            else:
-                files[key] = FileSpec(data, executable=os.access(path, os.X_OK))
+                continue
+            files[key] = FileSpec(data, executable=os.access(path, os.X_OK))
+            if name.endswith(".py"):
+                files.update(_bytecode(key, data))
     site = f"lib/python{PY_XY}/site-packages/README.txt"
     files[site] = b"This directory exists so that packages can be installed into it.\n"
     return files
+
+
+def _bytecode(key: str, source: bytes) -> dict[str, bytes | FileSpec]:
+    """``__pycache__/NAME.cpython-XY.pyc`` for one module, checked by source hash.
+
+    Without bytecode every interpreter start in an environment compiles the
+    modules it imports (~60 ms), which made the create's smoke test look slow.
+    Hash-checked (PEP 552) rather than timestamp-based: valid however the
+    installer sets mtimes, and stale the moment the source changes.
+    """
+    import importlib.util
+    from importlib._bootstrap_external import _code_to_hash_pyc  # type: ignore[attr-defined]
+
+    try:
+        code = compile(source, key, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return {}  # not a module this interpreter can import (data files named .py)
+    pyc = importlib.util.cache_from_source(key)
+    return {pyc: bytes(_code_to_hash_pyc(code, importlib.util.source_hash(source), True))}
 
 
 def _patched_binary(src: Path, workdir: Path, rpath: str | None) -> bytes:

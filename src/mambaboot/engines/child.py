@@ -97,6 +97,17 @@ class Worker:
     ends by an exception (Ctrl-C included).
     """
 
+    @classmethod
+    def take(cls, module: str, *, what: str = "The engine") -> Worker:
+        """The worker ``prestart`` started for ``module`` (if it is still alive), else a new one."""
+        early = _PRESTARTED.pop(module, None)
+        if early is not None and early.proc.poll() is None:
+            early.what = what
+            return early
+        if early is not None:
+            early.kill()
+        return cls(module, what=what)
+
     def __init__(self, module: str, *, what: str = "The engine") -> None:
         import subprocess
 
@@ -198,6 +209,31 @@ class Worker:
             self.kill()
         else:
             self.close()
+
+
+#: Workers started by ``prestart`` and not yet taken (one per module).
+_PRESTARTED: dict[str, Worker] = {}
+
+
+def prestart(module: str) -> None:
+    """Start ``module``'s worker now, for this process's next ``Worker.take(module)``.
+
+    The CLI calls this first thing for ``create``: the worker's ``import
+    rattler`` (~100-200 ms) then overlaps the CLI's own imports, parsing and
+    checks instead of following them. A worker nobody takes (bad input, ``--help``)
+    is killed when the process exits.
+    """
+    if module not in _PRESTARTED:
+        import atexit
+
+        if not _PRESTARTED:
+            atexit.register(_discard_prestarted)
+        _PRESTARTED[module] = Worker(module)
+
+
+def _discard_prestarted() -> None:
+    while _PRESTARTED:
+        _PRESTARTED.popitem()[1].kill()
 
 
 def _drain(stream: IO[str], tail: list[str]) -> None:

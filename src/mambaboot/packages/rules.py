@@ -254,12 +254,15 @@ class Tree:
     fingerprint: str               # of name, type, mode, size, mtime of each file and link
 
 
-def walk_tree(folder: Path, label: str) -> Tree:
+def walk_tree(folder: Path, label: str, *, strict: bool = True) -> Tree:
     """lstat every entry once: symlinks, names, file sizes and a fingerprint of what is there.
 
     The fingerprint (name, type, mode, size, mtime of every file and link)
     is how a later create notices a cached file edited through a hard link
-    from an environment without hashing every file again.
+    from an environment without hashing every file again. ``strict=False``
+    only takes that fingerprint (a cached tree whose stamp it must match: the
+    rules were applied when the stamp was written), skipping the per-name
+    checks; both ways produce the same fingerprint, from this one loop.
     """
     links: dict[str, str] = {}
     names: list[str] = []
@@ -270,31 +273,33 @@ def walk_tree(folder: Path, label: str) -> Tree:
         rel, path = stack.pop()
         with os.scandir(path) as it:
             for entry in it:
-                sub = f"{rel}{entry.name}"
-                if _CONTROL.search(entry.name) or "\\" in entry.name:
+                sub = rel + entry.name
+                if strict and (_CONTROL.search(entry.name) or "\\" in entry.name):
                     raise refuse(label, f"the name {sub!r} contains a control character or a "
                                         "backslash")
                 names.append(sub)
                 if sub in NOT_FINGERPRINTED:
                     continue
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
-                    links[sub] = os.readlink(entry.path)
-                    seen.append(f"{sub}\0l\0{links[sub]}")
-                elif stat.S_ISDIR(st.st_mode):
-                    if _bad_mode(st.st_mode):
-                        raise refuse(label, f"its folder {sub} has mode "
-                                            f"{stat.filemode(st.st_mode)} (setuid, setgid, "
-                                            "sticky or world-writable)")
+                mode = st.st_mode
+                if stat.S_ISLNK(mode):
+                    links[sub] = target = os.readlink(entry.path)
+                    seen.append(f"{sub}\0l\0{target}")
+                elif stat.S_ISDIR(mode):
+                    if strict and _bad_mode(mode):
+                        raise refuse(label, f"its folder {sub} has mode {stat.filemode(mode)} "
+                                            "(setuid, setgid, sticky or world-writable)")
                     stack.append((sub + "/", entry.path))
-                elif stat.S_ISREG(st.st_mode):
-                    if _bad_mode(st.st_mode):
-                        raise refuse(label, f"{sub} has mode {stat.filemode(st.st_mode)} "
+                elif stat.S_ISREG(mode):
+                    if strict and _bad_mode(mode):
+                        raise refuse(label, f"{sub} has mode {stat.filemode(mode)} "
                                             "(setuid, setgid, sticky or world-writable)")
                     sizes[sub] = st.st_size
-                    seen.append(f"{sub}\0f\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}")
-                else:
+                    seen.append(f"{sub}\0f\0{mode}\0{st.st_size}\0{st.st_mtime_ns}")
+                elif strict:
                     raise refuse(label, f"{sub} in its cached copy is a device or special file")
+                else:
+                    seen.append(f"{sub}\0?\0{mode}")  # never matches a vetted tree's
     seen.sort()
     return Tree(links, names, sizes, hashlib.sha256("\n".join(seen).encode()).hexdigest())
 

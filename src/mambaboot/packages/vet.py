@@ -50,14 +50,16 @@ from mambaboot.packages.rules import (
     check_identity,
     check_path,
     refuse,
+    walk_tree,
 )
 from mambaboot.packages.transaction import Layout, check_transaction
 from mambaboot.packages.unpack import Job, Unpacker
 
 #: Marks "no archive given for this record" in ``known`` (None means "cached copy is fine").
 _UNKNOWN = object()
-#: Bump whenever pkgcheck's rules change, so every cached package is vetted again.
-CHECKER_VERSION = 2
+#: Bump whenever the rules change, so every cached package is vetted again
+#: (3: trees must match their paths.json; stamps carry the checked contents).
+CHECKER_VERSION = 3
 STAMP_DIR = ".mambaboot-vetted"
 STAGING_DIR = ".mambaboot-staging"
 #: What rattler 0.28 writes into ``NAME-VERSION-BUILD.lock``: a big-endian
@@ -209,22 +211,36 @@ def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:
 
 
 def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
-    """The cached tree's contents, or None when it must be unpacked afresh."""
+    """The cached tree's contents, or None when it must be unpacked afresh.
+
+    A tree whose stamp matches is not checked again: its fingerprint (every
+    name, mode, size, mtime and link target) is the one it had when the rules
+    passed, so the contents recorded then are still what it holds. That keeps a
+    warm create at one ``lstat`` per cached file and no metadata parsing.
+    """
     folder = pkgs / want.dist
     with _cache_entry_lock(pkgs / f"{want.dist}.lock"):
         if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # changed under us
             return None
         stamp = _read_stamp(_stamp_path(pkgs, want), want)
+        if stamp is not None:
+            return stamp if _unchanged(folder, stamp) else None
         try:
             contents = check_extracted(folder, want.file_name)
         except UnsafePackageError:
             return None  # changed after it was unpacked: the verified archive decides
-        if stamp is not None:
-            return contents if stamp == contents.fingerprint else None
         if not _files_match_paths_json(folder):
             return None
         _write_stamp(_stamp_path(pkgs, want), want, contents)
         return contents
+
+
+def _unchanged(folder: Path, stamp: Contents) -> bool:
+    """Is the tree still the one vetted? (edited since: the verified archive decides)"""
+    try:
+        return walk_tree(folder, stamp.label, strict=False).fingerprint == stamp.fingerprint
+    except OSError:
+        return False
 
 
 def _files_match_paths_json(folder: Path) -> bool:
@@ -250,13 +266,14 @@ def _stamp_path(pkgs: Path, want: Wanted) -> Path:
     return pkgs / STAMP_DIR / f"{want.dist}-{want.sha256[:16]}.json"
 
 
-def _read_stamp(stamp: Path, want: Wanted) -> str | None:
-    """The fingerprint of the tree as it was when vetted (None: never vetted by this checker)."""
+def _read_stamp(stamp: Path, want: Wanted) -> Contents | None:
+    """What the tree held when it was vetted, fingerprint included (None: never vetted
+    by this checker)."""
     try:
         data = json.loads(stamp.read_text(encoding="utf-8"))
         if (data["checker"], data["sha256"]) != (CHECKER_VERSION, want.sha256):
             return None
-        return str(data["fingerprint"])
+        return Contents.from_json(data["contents"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -265,7 +282,7 @@ def _write_stamp(stamp: Path, want: Wanted, contents: Contents) -> None:
     with contextlib.suppress(OSError):
         stamp.parent.mkdir(exist_ok=True)
         write_atomic(stamp, json.dumps({"checker": CHECKER_VERSION, "sha256": want.sha256,
-                                        "fingerprint": contents.fingerprint}))
+                                        "contents": contents.to_json()}))
 
 
 @contextlib.contextmanager

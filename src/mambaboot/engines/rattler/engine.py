@@ -12,11 +12,10 @@ from typing import Any
 
 from mambaboot.engines import child
 from mambaboot.engines.base import Engine, InstallOutcome
+from mambaboot.engines.rattler import WORKER
 from mambaboot.locations import Cache
 from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
-
-WORKER = "mambaboot.engines.rattler.worker"
 
 
 @lru_cache(maxsize=1)

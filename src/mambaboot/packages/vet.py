@@ -154,8 +154,7 @@ def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
 
     def publish(job: Job, contents: Contents) -> None:
         want = wanted[job.label]
-        _publish(job.staging, pkgs, want)
-        _write_stamp(_stamp_path(pkgs, want), want, contents)
+        _publish(job.staging, pkgs, want, contents)
         checked[want.name] = contents
         progress("checked", {"name": want.name})
 
@@ -191,10 +190,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:
-    """Move the checked tree into the cache and record its sha256 as rattler does."""
+def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> None:
+    """Move the checked tree into the cache, record its sha256 as rattler does, stamp it.
+
+    When a concurrent create published a vetted tree of the same archive
+    first, that one stays (its create may be linking from it right now: a
+    replaced folder would pull files from under it) and ours is dropped. The
+    stamp is written under the same lock, so the other create sees it.
+    """
     with _cache_entry_lock(pkgs / f"{want.dist}.lock", exclusive=True) as fd:
         folder = pkgs / want.dist
+        if rattler_cached_sha256(pkgs, want.dist) == want.sha256 and not folder.is_symlink():
+            theirs = _read_stamp(_stamp_path(pkgs, want), want)
+            if theirs is not None and _unchanged(folder, theirs):
+                return
         if folder.exists() or folder.is_symlink():
             # Environments keep their hard links to the old files; only the cache's
             # own names move aside, so a damaged or foreign tree is never reused.
@@ -208,6 +217,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted) -> None:
         else:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
+        _write_stamp(_stamp_path(pkgs, want), want, contents)
 
 
 def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:

@@ -411,3 +411,27 @@ def test_stamp_that_cannot_be_written_is_not_an_error(tmp_path: Path) -> None:
     (pkgs / guard.STAMP_DIR).write_text("a file where the folder should be")
     local, _ = guard.vet([record(archive)], pkgs)
     assert local == {"tool": pkgs / archive.name}
+
+
+def test_a_tree_another_create_published_first_is_kept_not_replaced(tmp_path: Path) -> None:
+    """Two creates unpack the same package into one cold cache at once: the second to
+    publish keeps the first one's tree, which that create may be linking from."""
+    from rattler.package_streaming import extract
+
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    theirs = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    inode = theirs.stat().st_ino
+    want = guard._wanted(record(archive))
+    ours = tmp_path / "staging-ours"
+    extract(archive, ours)
+    contents = guard.check_extracted(ours, want.file_name)
+    guard._publish(ours, pkgs, want, contents)
+    assert theirs.stat().st_ino == inode  # still the first tree, files and all
+    # a tree that is no longer the vetted one is replaced by the checked staging copy
+    theirs.write_bytes(b"TOOL\n")
+    extract(archive, ours)
+    guard._publish(ours, pkgs, want, guard.check_extracted(ours, want.file_name))
+    assert theirs.read_bytes() == b"tool\n"
+    assert guard._check_cached(pkgs, want) is not None

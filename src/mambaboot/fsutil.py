@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-from mambaboot.platforms import IS_WINDOWS
+from mambaboot.platforms import IS_WINDOWS, is_link
 
 #: Called once per file or link ``remove_tree`` deletes (see ``reporting_deletions``).
 _ON_DELETE: ContextVar[Callable[[], None]] = ContextVar("mambaboot_on_delete",
@@ -35,23 +35,6 @@ def reporting_deletions(callback: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _ON_DELETE.reset(token)
-
-
-def is_link(path: Path) -> bool:
-    """True for symlinks and for Windows directory junctions."""
-    if path.is_symlink():
-        return True
-    is_junction = getattr(path, "is_junction", None)  # Python >= 3.12
-    if is_junction is not None:
-        return bool(is_junction())
-    if IS_WINDOWS:  # pragma: no cover - exercised on Windows only
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return False
-        reparse = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
-        return bool(getattr(st, "st_file_attributes", 0) & reparse)
-    return False
 
 
 def unlink_link(path: Path) -> None:

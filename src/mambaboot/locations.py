@@ -11,10 +11,31 @@ import errno
 import os
 import re
 from collections import namedtuple
-from collections.abc import Mapping
-from pathlib import Path
 
-from mambaboot.errors import MambabootError, UsageError
+from mambaboot.platforms import IS_WINDOWS
+
+TYPE_CHECKING = False  # `run` imports this module: typing, pathlib, errors only when needed
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import TypeVar
+
+    from mambaboot.errors import MambabootError, UsageError
+
+    _P = TypeVar("_P", str, Path)
+
+
+def _usage(message: str) -> UsageError:
+    from mambaboot.errors import UsageError  # the error path only: `run` stays light
+
+    return UsageError(message)
+
+
+def _failure(message: str) -> MambabootError:
+    from mambaboot.errors import MambabootError
+
+    return MambabootError(message)
+
 
 DEFAULT_NAME = "py"
 MAX_NAME_LENGTH = 100
@@ -32,26 +53,26 @@ def validate_name(name: str) -> str:
     """
     fix = "use letters, digits, '-', '_' or '.' (for example: mambaboot create my_env 3.12)"
     if not name or not name.strip():
-        raise UsageError(f"The environment name is empty; {fix}.")
+        raise _usage(f"The environment name is empty; {fix}.")
     if "/" in name or "\\" in name or name in {".", ".."} or ".." in name:
-        raise UsageError(f"The environment name {name!r} contains a path separator or '..'; {fix}.")
+        raise _usage(f"The environment name {name!r} contains a path separator or '..'; {fix}.")
     if any(c in _FORBIDDEN_CHARS for c in name) or any(ord(c) < 32 for c in name):
-        raise UsageError(
+        raise _usage(
             f"The environment name {name!r} contains a character Windows forbids; {fix}.")
     if name.split(".", maxsplit=1)[0].upper().rstrip() in _RESERVED:
-        raise UsageError(f"The environment name {name!r} is reserved on Windows; {fix}.")
+        raise _usage(f"The environment name {name!r} is reserved on Windows; {fix}.")
     if name[-1] in ". ":
-        raise UsageError(f"The environment name {name!r} ends in a dot or space; {fix}.")
+        raise _usage(f"The environment name {name!r} ends in a dot or space; {fix}.")
     odd = next((c for c in name if not (c.isalnum() or c in "-_.")), None)
     if odd is not None:
         # the seed's NAME_3_12 alphabet: a name is printed into commands users paste,
         # so no character of it may mean anything to a shell (; $() ` space & ! ...)
-        raise UsageError(f"The environment name {name!r} contains {odd!r}; {fix}.")
+        raise _usage(f"The environment name {name!r} contains {odd!r}; {fix}.")
     if not (name[0].isalnum() or name[0] == "_"):
-        raise UsageError(f"The environment name {name!r} starts with {name[0]!r} (hidden or "
+        raise _usage(f"The environment name {name!r} starts with {name[0]!r} (hidden or "
                          f"read as an option); {fix}.")
     if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(
+        raise _usage(
             f"The environment name is {len(name)} characters long; "
             f"use at most {MAX_NAME_LENGTH} characters."
         )
@@ -64,11 +85,11 @@ _VERSION_LIKE = re.compile(r"^\d+(\.\d+)*$")
 def validate_pyver(pyver: str) -> str:
     """Accept ``3``, ``3.12`` or ``3.12.1``: nothing that could smuggle a spec or a command."""
     if _VERSION_LIKE.match(pyver) and not pyver.startswith("3"):
-        raise UsageError(
+        raise _usage(
             f"Python {pyver} is not available: mambaboot makes Python 3 environments; give a "
             "version such as 3.12 (for example: mambaboot create my_env 3.12).")
     if not _PYVER.match(pyver):
-        raise UsageError(
+        raise _usage(
             f"The Python version {pyver!r} is not of the form 3, 3.12 or 3.12.1; "
             "give one like that (for example: mambaboot create my_env 3.12)."
         )
@@ -79,7 +100,7 @@ def prefix_dirname(name: str, pyver: str | None) -> str:
     """``my_env`` + ``3.12`` -> ``my_env_3_12`` (the seed script's naming)."""
     if _VERSION_LIKE.match(name):
         # 'create 3.11' would otherwise make an env *named* 3.11 with any Python
-        raise UsageError(f"{name!r} looks like a Python version, not a name; give the name "
+        raise _usage(f"{name!r} looks like a Python version, not a name; give the name "
                          f"first: mambaboot create {DEFAULT_NAME} {name}.")
     validate_name(name)
     if pyver is None:
@@ -105,7 +126,7 @@ def _given(value: str | os.PathLike[str] | None, option: str) -> str | None:
     text = os.fspath(value)
     if not text.strip():
         example = {"--root": "~/envs", "--cache": "~/envs/.cache"}.get(option, "DIR")
-        raise UsageError(f"{option} is empty; give a folder (for example {option} {example}) "
+        raise _usage(f"{option} is empty; give a folder (for example {option} {example}) "
                          "or leave the option out to use the default.")
     return text
 
@@ -119,10 +140,30 @@ def refuse_empty_options(root: str | None, cache: str | None) -> None:
 def resolve_root(root: str | os.PathLike[str] | None = None,
                  environ: Mapping[str, str] | None = None) -> Path:
     """``--root`` > ``MAMBABOOT_ROOT`` > ``PY_ENVS`` (the seed's variable) > the cwd."""
+    from pathlib import Path
+
+    return Path(root_dir(root, environ))
+
+
+def root_dir(root: str | os.PathLike[str] | None = None,
+             environ: Mapping[str, str] | None = None) -> str:
+    """``resolve_root`` as a string, without importing ``pathlib`` when it need not."""
     env = _env(environ)
     chosen = (_given(root, "--root") or env.get("MAMBABOOT_ROOT") or env.get("PY_ENVS")
-              or Path.cwd())
-    return Path(chosen).expanduser().absolute()
+              or os.getcwd())
+    return _absolute(chosen)
+
+
+def _absolute(path: str) -> str:
+    """``str(Path(path).expanduser().absolute())``: pathlib (~4 ms for ``run``) only for the
+    paths whose string form it would change (``~``, ``.``, ``..``, doubled or trailing
+    separators, relative or drive-relative paths)."""
+    if (os.path.isabs(path) and path == os.path.normpath(path) and not path.startswith("//")
+            and (not IS_WINDOWS or path[1:3] == ":\\")):
+        return path
+    from pathlib import Path
+
+    return str(Path(path).expanduser().absolute())
 
 
 class Cache(namedtuple("_Cache", "root pkgs")):
@@ -156,6 +197,8 @@ def resolve_cache(cache: str | os.PathLike[str] | None, root: Path,
     ``CONDA_PKGS_DIRS`` names a package directory only, so in that case our
     other cached data (repodata, the micromamba binary) stays in ``ROOT/.cache``.
     """
+    from pathlib import Path
+
     env = _env(environ)
     chosen = _given(cache, "--cache") or env.get("MAMBABOOT_CACHE")
     if chosen:
@@ -173,18 +216,18 @@ _FIX = {"environments root": "choose another folder with --root",
         "package cache": "choose another folder with --cache"}
 
 
-def require_root_dir(root: Path, *, must_exist: bool) -> Path:
+def require_root_dir(root: _P, *, must_exist: bool) -> _P:
     """Refuse a root that is a file, and (for commands that only read) one that is missing.
 
     A missing root is bad input (exit 2), as ``ls /nonexistent`` is: saying
     "no environments" would hide a mistyped ``--root``. ``create`` makes the
     root, so it passes ``must_exist=False``.
     """
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"The environments root {root} is a file, not a folder; "
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise _usage(f"The environments root {root} is a file, not a folder; "
                          "move it away or choose another folder with --root.")
-    if must_exist and not root.is_dir():
-        raise UsageError(f"The environments root {root} does not exist; check --root or "
+    if must_exist and not os.path.isdir(root):
+        raise _usage(f"The environments root {root} does not exist; check --root or "
                          "MAMBABOOT_ROOT ('mambaboot create' makes the root).")
     return root
 
@@ -193,7 +236,7 @@ def require_cache_dirs(cache: Cache) -> Cache:
     """Refuse a cache (or its ``pkgs``) that exists but is not a folder (exit 2)."""
     for what, path in (("cache", cache.root), ("package cache", cache.pkgs)):
         if path.exists() and not path.is_dir():
-            raise UsageError(f"The {what} {path} is a file, not a folder; "
+            raise _usage(f"The {what} {path} is a file, not a folder; "
                              f"move it away or {_FIX[what]}.")
     return cache
 
@@ -211,22 +254,24 @@ def check_layout(root: Path, cache: Cache, prefix: Path | None = None) -> None:
     under a hidden folder (the default ``ROOT/.cache``): ``list`` skips those,
     so no environment is ever confused with the cache.
     """
+    from pathlib import Path
+
     real_root = Path(os.path.realpath(root))
     for what, path in (("cache", cache.root), ("package cache", cache.pkgs)):
         real = Path(os.path.realpath(path))
         if _inside(real_root, real):
-            raise UsageError(
+            raise _usage(
                 f"The environments root {root} is the {what} {path} or inside it; "
                 "keep them apart: choose another folder with --cache or with --root.")
         if real_root in real.parents and not real.relative_to(real_root).parts[0].startswith("."):
-            raise UsageError(
+            raise _usage(
                 f"The {what} {path} is inside the environments root {root}, where an "
                 f"environment could be made over it; use a hidden folder such as "
                 f"{root / '.cache'} (the default) or a folder outside the root.")
         if prefix is not None:
             real_prefix = Path(os.path.realpath(prefix))
             if _inside(real_prefix, real) or _inside(real, real_prefix):
-                raise UsageError(
+                raise _usage(
                     f"The environment {prefix} would overlap the {what} {path}; "
                     "choose another name.")
 
@@ -241,18 +286,18 @@ def fs_error(exc: OSError, what: str, path: Path) -> MambabootError:
     code = exc.errno
     if code in (errno.EEXIST, errno.ENOTDIR):
         blocker = _file_in_the_way(path)
-        return UsageError(f"{blocker} is a file where the {what} {path} needs a folder; "
+        return _usage(f"{blocker} is a file where the {what} {path} needs a folder; "
                           f"move it away or {fix}.")
     if code == errno.EROFS:
-        return MambabootError(f"The {what} {path} is on a read-only file system; "
+        return _failure(f"The {what} {path} is on a read-only file system; "
                               f"mount it read-write or {fix}.")
     if code in (errno.EACCES, errno.EPERM):
-        return MambabootError(f"The {what} {path} is not writable ({exc.strerror}); "
+        return _failure(f"The {what} {path} is not writable ({exc.strerror}); "
                               f"give yourself write access to it or {fix}.")
     if code == errno.ENOSPC:
-        return MambabootError(f"The disk holding the {what} {path} is full; "
+        return _failure(f"The disk holding the {what} {path} is full; "
                               f"free some space or {fix}.")
-    return MambabootError(f"Cannot write to the {what} {path} ({exc.strerror}); "
+    return _failure(f"Cannot write to the {what} {path} ({exc.strerror}); "
                           f"check the folder or {fix}.")
 
 
@@ -268,7 +313,7 @@ def looks_like_path(env: str) -> bool:
     """An ENV argument is a path when it has a separator or starts with ``.``/``~``."""
     return (
         "/" in env or "\\" in env or env.startswith(("~", "."))
-        or Path(env).is_absolute() or (len(env) > 1 and env[1] == ":")
+        or os.path.isabs(env) or (len(env) > 1 and env[1] == ":")
     )
 
 
@@ -278,9 +323,16 @@ def resolve_env(env: str, root: Path) -> Path:
     A name needs an existing root: a missing or file root is named as such
     (exit 2) rather than reported as "no environment called NAME".
     """
+    from pathlib import Path
+
+    return Path(env_dir(env, str(root)))
+
+
+def env_dir(env: str, root: str) -> str:
+    """``resolve_env`` as a string (``run``'s path: no ``pathlib``)."""
     if not env:
-        raise UsageError("The environment argument is empty; give a name under the root or a path.")
+        raise _usage("The environment argument is empty; give a name under the root or a path.")
     if looks_like_path(env):
-        return Path(env).expanduser().absolute()
+        return _absolute(env)
     validate_name(env)
-    return require_root_dir(root, must_exist=True) / env
+    return os.path.join(require_root_dir(root, must_exist=True), env)

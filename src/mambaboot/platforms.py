@@ -18,6 +18,20 @@ IS_WINDOWS = sys.platform == "win32"
 #: File systems that compare names case-folded (and, on macOS, Unicode-normalised).
 CASE_INSENSITIVE = sys.platform in ("darwin", "win32")
 
+
+
+def is_link(path: str | os.PathLike[str]) -> bool:
+    """True for symlinks and for Windows directory junctions (never follows either)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if st.st_mode & 0o170000 == 0o120000:  # S_ISLNK, without importing stat
+        return True
+    # a junction is a reparse point that lstat does not report as a link before 3.12
+    return IS_WINDOWS and bool(getattr(st, "st_file_attributes", 0) & 0x400)
+
+
 _SYSTEMS = {"linux": "linux", "darwin": "osx", "win32": "win"}
 _MACHINES = {"x86_64": "64", "amd64": "64", "i386": "32", "i686": "32",
              "aarch64": "aarch64", "arm64": "arm64"}

@@ -7,18 +7,16 @@ so the rule cannot drift between commands.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import namedtuple
-from enum import Enum
-from pathlib import Path
 
-from mambaboot.errors import NotAnEnvironmentError
-from mambaboot.platforms import IS_WINDOWS
+from mambaboot.platforms import IS_WINDOWS, is_link
 
 TYPE_CHECKING = False  # importing typing would slow `run` down
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mambaboot.results import ListResult
 
 META_DIR = ".mambaboot"
@@ -29,7 +27,9 @@ ACTIVATION = "activation.json"
 
 
 
-class Status(str, Enum):
+class Status:
+    """What is at a prefix path (plain strings: ``enum`` would cost ``run`` its import)."""
+
     OK = "ok"
     INCOMPLETE = "incomplete"  # a create that did not finish: never usable
     FOREIGN = "foreign"        # exists, but not made by us: never touched
@@ -91,60 +91,9 @@ class Prefix(namedtuple("_Prefix", "path")):
 
     # --- ownership --------------------------------------------------------
     @property
-    def status(self) -> Status | None:
-        """None when nothing is there; FOREIGN for anything we cannot prove we made.
-
-        A link (even a dangling one) is never "nothing there": it is FOREIGN,
-        so nothing is created over it and it is never removed. Proof of
-        ownership is our own ``.mambaboot`` folder inside (a real folder, not
-        a link), or, for a create interrupted while the micromamba engine had
-        parked that folder beside the prefix, the parked ``creating`` marker
-        plus micromamba's own history naming this prefix with our flags
-        (``_made_by_parked_create``). A parked marker alone never is.
-        """
-        from mambaboot.fsutil import is_link
-
-        if not os.path.lexists(self.path):
-            return None
-        if is_link(self.path):
-            return Status.FOREIGN  # a file falls through: it has no .mambaboot folder
-        meta_is_ours = self.meta.is_dir() and not is_link(self.meta)
-        if meta_is_ours and _is_plain_file(self.creating_marker):
-            return Status.INCOMPLETE
-        if self._made_by_parked_create():
-            return Status.INCOMPLETE
-        if meta_is_ours and _is_plain_file(self.manifest):
-            return Status.OK
-        return Status.FOREIGN
-
-    def _made_by_parked_create(self) -> bool:
-        """Whether this folder is what micromamba made for our create before it was killed.
-
-        While micromamba runs, our ``.mambaboot`` waits in ``parked_meta`` and
-        the prefix holds only micromamba's work. Three things must hold: the
-        parked marker exists, the prefix has no ``.mambaboot`` of its own, and
-        ``conda-meta/history`` (written by micromamba) records the command line
-        only our micromamba engine uses for this very path
-        (``--prefix PATH ... --no-rc --root-prefix``). A foreign folder next to
-        a stray parked marker fails the last test and is never deleted.
-        """
-        from mambaboot.fsutil import is_link
-
-        parked = self.parked_meta
-        if is_link(parked) or not _is_plain_file(parked / CREATING):
-            return False
-        if os.path.lexists(self.meta):
-            return False
-        history = self.conda_meta / "history"
-        if is_link(self.conda_meta) or not _is_plain_file(history):
-            return False
-        try:
-            text = history.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        wanted = f"--prefix {self.path} "
-        return any(line.startswith("# cmd:") and wanted in line
-                   and "--no-rc --root-prefix " in line for line in text.splitlines())
+    def status(self) -> str | None:
+        """None when nothing is there, else a ``Status`` (see ``env_status``)."""
+        return env_status(self.path)
 
     def destroy(self, trash: Path | None = None) -> list[Path]:
         """Delete an environment we made, proof of ownership last; return what could not go.
@@ -155,7 +104,7 @@ class Prefix(namedtuple("_Prefix", "path")):
         leaves a tree that ``list`` shows as incomplete and the next create or
         ``remove`` finishes. The parked folder goes after the prefix.
         """
-        from mambaboot.fsutil import is_link, remove_tree
+        from mambaboot.fsutil import remove_tree
 
         leftovers: list[Path] = []
         if self.path.is_dir() and not is_link(self.path):
@@ -169,6 +118,8 @@ class Prefix(namedtuple("_Prefix", "path")):
         return leftovers
 
     def read_manifest(self) -> dict[str, object]:
+        import json
+
         try:
             return json.loads(self.manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -189,32 +140,96 @@ def bin_dirs(windows: bool = IS_WINDOWS) -> tuple[str, ...]:
     return ("bin", "condabin")
 
 
-def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
-    """Return the Prefix if ``path`` is a usable mambaboot environment, else say why not."""
-    prefix = Prefix(path)
-    status = prefix.status
-    if status is Status.OK:
-        return prefix
+def env_status(path: str | os.PathLike[str]) -> str | None:
+    """None when nothing is there; FOREIGN for anything we cannot prove we made.
+
+    A link (even a dangling one) is never "nothing there": it is FOREIGN,
+    so nothing is created over it and it is never removed. Proof of
+    ownership is our own ``.mambaboot`` folder inside (a real folder, not
+    a link), or, for a create interrupted while the micromamba engine had
+    parked that folder beside the prefix, the parked ``creating`` marker
+    plus micromamba's own history naming this prefix with our flags
+    (``_made_by_parked_create``). A parked marker alone never is. Plain
+    ``os.path`` on a string: ``run`` asks this on every call.
+    """
+    root = os.fspath(path)
+    if not os.path.lexists(root):
+        return None
+    if is_link(root):
+        return Status.FOREIGN  # a file falls through: it has no .mambaboot folder
+    meta = os.path.join(root, META_DIR)
+    meta_is_ours = os.path.isdir(meta) and not is_link(meta)
+    if meta_is_ours and _is_plain_file(os.path.join(meta, CREATING)):
+        return Status.INCOMPLETE
+    if _made_by_parked_create(root):
+        return Status.INCOMPLETE
+    if meta_is_ours and _is_plain_file(os.path.join(meta, MANIFEST)):
+        return Status.OK
+    return Status.FOREIGN
+
+
+def _made_by_parked_create(root: str) -> bool:
+    """Whether this folder is what micromamba made for our create before it was killed.
+
+    While micromamba runs, our ``.mambaboot`` waits in ``parked_meta`` and
+    the prefix holds only micromamba's work. Three things must hold: the
+    parked marker exists, the prefix has no ``.mambaboot`` of its own, and
+    ``conda-meta/history`` (written by micromamba) records the command line
+    only our micromamba engine uses for this very path
+    (``--prefix PATH ... --no-rc --root-prefix``). A foreign folder next to
+    a stray parked marker fails the last test and is never deleted.
+    """
+    parent, name = os.path.split(root)
+    parked = os.path.join(parent, f".{name}.mambaboot-parked")
+    if is_link(parked) or not _is_plain_file(os.path.join(parked, CREATING)):
+        return False
+    if os.path.lexists(os.path.join(root, META_DIR)):
+        return False
+    conda_meta = os.path.join(root, "conda-meta")
+    history = os.path.join(conda_meta, "history")
+    if is_link(conda_meta) or not _is_plain_file(history):
+        return False
+    try:
+        with open(history, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    wanted = f"--prefix {root} "
+    return any(line.startswith("# cmd:") and wanted in line
+               and "--no-rc --root-prefix " in line for line in text.splitlines())
+
+
+def check_env(path: str | os.PathLike[str], *, allow_incomplete: bool = False) -> None:
+    """Nothing, if ``path`` is a usable mambaboot environment; else say why not."""
+    status = env_status(path)
+    if status is Status.OK or (status is Status.INCOMPLETE and allow_incomplete):
+        return
+    from mambaboot.errors import NotAnEnvironmentError  # the error path: `run` stays light
+
     if status is Status.INCOMPLETE:
-        if allow_incomplete:
-            return prefix
-        from mambaboot.platforms import for_shell  # an error path: `run` stays light
+        from mambaboot.platforms import for_shell
 
         raise NotAnEnvironmentError(
-            f"{path} is a failed or unfinished create; run 'mambaboot create' again to replace it "
-            f"or 'mambaboot remove {for_shell(path)}' to delete it."
+            f"{os.fspath(path)} is a failed or unfinished create; run 'mambaboot create' again "
+            f"to replace it or 'mambaboot remove {for_shell(path)}' to delete it."
         )
     if status is None:
         raise NotAnEnvironmentError(
-            f"There is no environment at {path}; "
+            f"There is no environment at {os.fspath(path)}; "
             "check the name with 'mambaboot list' or pass --root.")
-    raise NotAnEnvironmentError(foreign_reason(prefix))
+    from pathlib import Path
+
+    raise NotAnEnvironmentError(foreign_reason(Prefix(Path(path))))
+
+
+def require_env(path: Path, *, allow_incomplete: bool = False) -> Prefix:
+    """Return the Prefix if ``path`` is a usable mambaboot environment, else say why not."""
+    check_env(path, allow_incomplete=allow_incomplete)
+    return Prefix(path)
 
 
 def foreign_reason(prefix: Prefix) -> str:
     """One sentence saying why a FOREIGN path is not ours, and what the user can do."""
-    from mambaboot.fsutil import is_link
-
     path = prefix.path
     if is_link(path):
         return (f"{path} is a link, not a mambaboot environment; mambaboot never writes "
@@ -227,7 +242,7 @@ def foreign_reason(prefix: Prefix) -> str:
             "mambaboot only touches environments it created.")
 
 
-def _is_plain_file(path: Path) -> bool:
+def _is_plain_file(path: str | os.PathLike[str]) -> bool:
     """A regular file, not a link to one: links are never proof of ownership."""
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
@@ -263,7 +278,7 @@ def list_envs(root: Path) -> ListResult:
             manifest = prefix.read_manifest() if status is Status.OK else {}
             count = len(list(prefix.conda_meta.glob("*.json"))) if prefix.conda_meta.is_dir() else 0
             size = tree_size(child)[0]
-            shown = status.value
+            shown = status
             if status is Status.OK and not _has_python(child):
                 shown = BROKEN  # e.g. 'conda remove python' inside: not usable as it is
             version = manifest.get("python_version")

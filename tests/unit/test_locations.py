@@ -149,3 +149,22 @@ def test_a_missing_or_file_root_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a file, not a folder"):
         resolve_env("env", tmp_path / "file")
     assert require_root_dir(tmp_path / "missing", must_exist=False) == tmp_path / "missing"
+
+
+@pytest.mark.parametrize("given", [
+    "/abs/env", "/abs/env/", "/abs//env", "/abs/./env", "/abs/x/../env", "//net/env", "/",
+    "rel/env", "./env", "../env", "~/envs/x", "~", "/abs/env with space èрт 中", "env",
+])
+def test_the_string_paths_of_run_are_the_paths_pathlib_gives(
+        given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run`` resolves without pathlib; every answer must be pathlib's, character for
+    character (CONDA_PREFIX and PATH are built from it)."""
+    from mambaboot.locations import _absolute, env_dir, resolve_env, resolve_root, root_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _absolute(given) == str(Path(given).expanduser().absolute())
+    assert root_dir(given, {}) == str(resolve_root(given, {}))
+    (tmp_path / "root").mkdir()
+    for env in ("plain", given):
+        assert env_dir(env, str(tmp_path / "root")) == str(resolve_env(env, tmp_path / "root"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -191,15 +192,17 @@ def test_a_history_with_undecodable_bytes_still_proves_our_create(tmp_path: Path
 
 def test_an_unreadable_history_proves_nothing(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
     prefix = parked_create(tmp_path / "mm")
-    real_read = Path.read_text
+    real_open = builtins.open
 
-    def read_text(self: Path, *args: object, **kw: object) -> str:
-        if self.name == "history":
-            raise OSError(5, "I/O error", str(self))
-        return real_read(self, *args, **kw)  # type: ignore[arg-type]
+    def failing_open(file: object, *args: object, **kw: object) -> object:
+        if os.fspath(file).endswith("history"):  # type: ignore[call-overload]
+            raise OSError(5, "I/O error", file)
+        return real_open(file, *args, **kw)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr("mambaboot.prefix.open", failing_open, raising=False)
     assert prefix.status is Status.FOREIGN
 
 

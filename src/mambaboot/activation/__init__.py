@@ -11,14 +11,14 @@ them on first use, see ``activate_d``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
 from mambaboot.activation import env_delta, fresh
 
 TYPE_CHECKING = False  # importing typing would slow `run` down
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from mambaboot.activation.via_template import Activator
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 
-from mambaboot.errors import ActiveEnvironmentError
 from mambaboot.platforms import IS_WINDOWS
+
+TYPE_CHECKING = False  # `run` imports this module: no typing, errors only when raised
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: Variables that mean "something is already active in this shell".
 ACTIVE_VARS = ("CONDA_PREFIX", "CONDA_SHLVL", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV",
@@ -85,6 +87,8 @@ def require_clean_shell(environ: Mapping[str, str] | None = None) -> None:
     how = " then ".join(f"'{fix}'" for fix in fixes)
     where = " (leaves 'mambaboot shell'; after sourcing activate.*, run 'deactivate')" \
         if "MAMBABOOT_ENV" in found else ""
+    from mambaboot.errors import ActiveEnvironmentError
+
     raise ActiveEnvironmentError(
         f"An environment is already active in this shell ({names} "
         f"{'is' if len(found) == 1 else 'are'} set); one environment per shell: run {how}"

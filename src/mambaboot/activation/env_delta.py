@@ -20,15 +20,18 @@ from __future__ import annotations
 import json
 import os
 from collections import namedtuple
-from collections.abc import Mapping
-from pathlib import Path
 
 from mambaboot.platforms import IS_WINDOWS
 from mambaboot.prefix import ACTIVATION, META_DIR, bin_dirs
 
-TYPE_CHECKING = False  # importing typing costs `run` ~3 ms of start-up
+TYPE_CHECKING = False  # typing (~3 ms) and pathlib (~4 ms) would slow `run` down
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any
+
+    #: ``run`` passes the prefix as a string; everything else passes a Path.
+    StrPath = str | os.PathLike[str]
 
 PREFIX_TOKEN = "@MAMBABOOT_PREFIX@"
 FORMAT_VERSION = 3
@@ -81,26 +84,26 @@ class Activation(_Fields):
                    scripted=dict(scripts.get("set", {})), unset=tuple(scripts.get("unset", ())),
                    extra_path=tuple(scripts.get("path", ())), measured=raw is not None)
 
-    def resolve(self, prefix: Path) -> tuple[list[str], dict[str, str]]:
+    def resolve(self, prefix: StrPath) -> tuple[list[str], dict[str, str]]:
         """Absolute PATH entries and variable values for a prefix at its current place."""
-        root = str(prefix)
+        root = os.fspath(prefix)
         paths = [p.replace(PREFIX_TOKEN, root) for p in self.extra_path]
-        paths += [str(prefix / rel) if rel else root for rel in self.path]
+        paths += [os.path.join(root, *rel.split("/")) if rel else root for rel in self.path]
         merged = {**self.variables, **self.scripted}
         values = {k: v.replace(PREFIX_TOKEN, root) for k, v in merged.items()}
         return paths, values
 
 
-def conda_meta_mtime(prefix: Path) -> float:
+def conda_meta_mtime(prefix: StrPath) -> float:
     try:
-        return (prefix / "conda-meta").stat().st_mtime
+        return os.stat(os.path.join(prefix, "conda-meta")).st_mtime
     except OSError:
         return 0.0
 
 
-def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> Activation:
+def base(prefix: StrPath, name: str | None = None, windows: bool = IS_WINDOWS) -> Activation:
     """What conda itself sets for this prefix, before any package's activate.d script."""
-    env_name = name or prefix.name
+    env_name = name or os.path.basename(os.fspath(prefix))
     variables = {
         "CONDA_PREFIX": PREFIX_TOKEN,
         "CONDA_DEFAULT_ENV": env_name,
@@ -112,17 +115,20 @@ def base(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS) -> A
                       stamp=conda_meta_mtime(prefix))
 
 
-def store(prefix: Path, activation: Activation) -> Path:
-    from mambaboot.fsutil import write_json  # only when recomputed: not on run's usual path
+def store(prefix: StrPath, activation: Activation) -> Path:
+    from pathlib import Path  # only when recomputed: not on run's usual path
 
-    path = prefix / META_DIR / ACTIVATION
+    from mambaboot.fsutil import write_json
+
+    path = Path(prefix) / META_DIR / ACTIVATION
     write_json(path, activation.to_json())
     return path
 
 
-def load(prefix: Path) -> Activation | None:
+def load(prefix: StrPath) -> Activation | None:
     try:
-        data = json.loads((prefix / META_DIR / ACTIVATION).read_text(encoding="utf-8"))
+        with open(os.path.join(prefix, META_DIR, ACTIVATION), encoding="utf-8") as fh:
+            data = json.load(fh)
     except (OSError, ValueError):
         return None
     if data.get("version") not in READABLE_VERSIONS:
@@ -130,7 +136,7 @@ def load(prefix: Path) -> Activation | None:
     return Activation.from_json(data)
 
 
-def apply(activation: Activation, prefix: Path,
+def apply(activation: Activation, prefix: StrPath,
           environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """A full child environment: the parent's, plus the activation, PATH prepended."""
     env = dict(os.environ if environ is None else environ)

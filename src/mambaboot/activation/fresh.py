@@ -8,9 +8,6 @@ measuring code.
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-
 from mambaboot.activation.env_delta import (
     IS_WINDOWS,
     Activation,
@@ -20,8 +17,12 @@ from mambaboot.activation.env_delta import (
     store,
 )
 
+TYPE_CHECKING = False  # `run` imports this module: no typing, no pathlib
+if TYPE_CHECKING:
+    from mambaboot.activation.env_delta import StrPath
 
-def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS,
+
+def compute(prefix: StrPath, name: str | None = None, windows: bool = IS_WINDOWS,
             *, run_scripts: bool = False) -> Activation:
     """The base activation; with ``run_scripts``, plus the measured activate.d effects.
 
@@ -33,29 +34,32 @@ def compute(prefix: Path, name: str | None = None, windows: bool = IS_WINDOWS,
     activation = base(prefix, name, windows)
     if windows != IS_WINDOWS:
         return activation  # another platform's scripts cannot be run from here
+    from pathlib import Path  # measuring: not on run's usual path
+
     from mambaboot.activation import activate_d  # subprocess & co: not on run's fast path
 
-    if not activate_d.scripts(prefix):
+    if not activate_d.scripts(Path(prefix)):
         return activation._replace(measured=True)
     if not run_scripts:
         return activation
-    return activate_d.measure(prefix, activation)
+    return activate_d.measure(Path(prefix), activation)
 
 
-def _fresh(prefix: Path, name: str | None, *, run_scripts: bool) -> Activation:
+def _fresh(prefix: StrPath, name: str | None, *, run_scripts: bool) -> Activation:
     """The stored activation when it is still true (and measured, if asked), else recomputed."""
     stored = load(prefix)
     if (stored is not None and stored.stamp == conda_meta_mtime(prefix)
             and (stored.measured or not run_scripts)):
         return stored
     fresh = compute(prefix, name or (stored.name if stored else None), run_scripts=run_scripts)
-    # A read-only environment still activates; it just recomputes next time.
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib would cost `run` its import
         store(prefix, fresh)
+    except OSError:
+        pass  # a read-only environment still activates; it just recomputes next time
     return fresh
 
 
-def current(prefix: Path, name: str | None = None) -> Activation:
+def current(prefix: StrPath, name: str | None = None) -> Activation:
     """The stored activation, recomputed when conda-meta changed; never runs package code.
 
     What ``verify`` applies: the activate.d effects are included when ``run``
@@ -64,7 +68,7 @@ def current(prefix: Path, name: str | None = None) -> Activation:
     return _fresh(prefix, name, run_scripts=False)
 
 
-def measured(prefix: Path, name: str | None = None) -> Activation:
+def measured(prefix: StrPath, name: str | None = None) -> Activation:
     """What ``run`` applies: like ``current``, plus the activate.d effects, measured if needed.
 
     Measuring runs the packages' activate.d scripts (the user is entering the

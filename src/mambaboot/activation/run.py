@@ -16,18 +16,17 @@ from __future__ import annotations
 import os
 import sys
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from mambaboot.activation import env_delta, fresh
 from mambaboot.activation.cleanenv import require_clean_shell, tool_free
-from mambaboot.errors import (
-    CommandNotFoundError,
-    CommandNotRunnableError,
-    UsageError,
-)
 from mambaboot.platforms import IS_WINDOWS
-from mambaboot.prefix import require_env
+from mambaboot.prefix import check_env
+
+TYPE_CHECKING = False  # typing, pathlib and the error classes only when needed
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from mambaboot.activation.env_delta import StrPath
 
 
 class Plan(namedtuple("_Plan", "executable argv env")):
@@ -57,27 +56,31 @@ def which(command: str, path: str) -> str | None:
     return None
 
 
-def plan(env_path: Path, argv: Sequence[str],
+def plan(env_path: StrPath, argv: Sequence[str],
          environ: Mapping[str, str] | None = None) -> Plan:
     """Validate the environment and find the program, without running anything."""
     if not argv:
+        from mambaboot.errors import UsageError  # the error path only: run stays light
+
         raise UsageError("No command given; use 'mambaboot run ENV -- COMMAND [ARGS...]'.")
     require_clean_shell(environ)
-    prefix = require_env(env_path)
-    activation = fresh.measured(prefix.path)
-    env = env_delta.apply(activation, prefix.path, tool_free(environ))
+    check_env(env_path)
+    prefix = os.fspath(env_path)
+    activation = fresh.measured(prefix)
+    env = env_delta.apply(activation, prefix, tool_free(environ))
     path_value = next((v for k, v in env.items() if k.upper() == "PATH"), "")
     found = which(argv[0], path_value)
     if found is None:
-        from mambaboot.platforms import for_shell  # the error path only: run stays light
+        from mambaboot.errors import CommandNotFoundError
+        from mambaboot.platforms import for_shell
 
         dirs = ", ".join(p or "." for p in activation.path)
         raise CommandNotFoundError(
-            f"'{argv[0]}' was not found in {prefix.path} ({dirs}) nor on the inherited PATH; "
-            f"install it into the environment (mambaboot run {for_shell(prefix.path)} -- "
+            f"'{argv[0]}' was not found in {prefix} ({dirs}) nor on the inherited PATH; "
+            f"install it into the environment (mambaboot run {for_shell(prefix)} -- "
             "mamba install ...) or check the spelling.")
     result = Plan(found, tuple(argv), env)
-    if found.startswith(str(prefix.path) + os.sep):
+    if found.startswith(prefix + os.sep):
         _refuse_stale_interpreter(result)  # a trampoline's sh would exec and fail vaguely
     return result
 
@@ -92,6 +95,8 @@ def execute(p: Plan) -> int:
         return _child(p)  # pragma: no cover - Windows
     except OSError as exc:
         _refuse_stale_interpreter(p)
+        from mambaboot.errors import CommandNotRunnableError
+
         raise CommandNotRunnableError(
             f"'{p.argv[0]}' ({p.executable}) could not be started: {exc.strerror or exc}; "
             "check that it is an executable for this platform.") from exc
@@ -120,10 +125,12 @@ def _refuse_stale_interpreter(p: Plan) -> None:
         interpreter = os.fsdecode(head[1][len(trampoline):].split(b'"', 1)[0])
     if not interpreter or os.path.exists(interpreter):
         return
+    from mambaboot.errors import CommandNotRunnableError
+
     raise CommandNotRunnableError(
         f"'{p.argv[0]}' ({p.executable}) starts {interpreter}, which does not exist: the "
         "environment was moved or copied after it was made; run it through python "
-        f"('mambaboot run ENV -- python -m {Path(p.executable).name}') or recreate the "
+        f"('mambaboot run ENV -- python -m {os.path.basename(p.executable)}') or recreate the "
         "environment at its new place (mambaboot create NAME --from-lock "
         "ENV/.mambaboot/lock.yml).")
 
@@ -140,5 +147,5 @@ def _child(p: Plan) -> int:  # pragma: no cover - exercised on Windows
         signal.signal(signal.SIGINT, previous)
 
 
-def run(env_path: Path, argv: Sequence[str]) -> int:
+def run(env_path: StrPath, argv: Sequence[str]) -> int:
     return execute(plan(env_path, argv))

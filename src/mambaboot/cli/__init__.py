@@ -9,10 +9,12 @@ a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # `run` starts here: no typing, no contextlib on its path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = ("mambaboot: interrupted; a half-made environment is removed, or marked "
@@ -28,12 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # stdout closed early (``mambaboot list | head -1``): not an error worth a
         # message; point stdout at devnull so the interpreter's final flush is quiet
+        import contextlib
+
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 
 def _interrupted(command: str | None = None, as_json: bool = False) -> int:
+    import contextlib
+
     with contextlib.suppress(KeyboardInterrupt, OSError):  # a second Ctrl-C: still quiet
         if as_json:  # stdout stays one document, even now
             from mambaboot.cli.render import interrupted, print_json

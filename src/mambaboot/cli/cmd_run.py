@@ -8,12 +8,11 @@ prints proper usage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 TYPE_CHECKING = False  # typing itself costs `run` ~3 ms of start-up
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
 _VALUE_OPTIONS = ("--root", "--cache")
 _FLAGS = ("-v", "--verbose", "-q", "--quiet")
@@ -58,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(env: str, root: str | None, argv: list[str]) -> int:
     from mambaboot.activation import run as runner
-    from mambaboot.locations import resolve_env, resolve_root
+    from mambaboot.locations import env_dir, root_dir
 
-    return runner.run(resolve_env(env, resolve_root(root)), argv)
+    return runner.run(env_dir(env, root_dir(root)), argv)
 
 
 def _options(args: Sequence[str], i: int, given: dict[str, str | bool]) -> int | None:

@@ -90,7 +90,8 @@ def create(*, name: str | None = None, python: str | None = None,
            engine: str = "rattler", allow_link_scripts: bool = False,
            templates: Sequence[PathLike] = (), max_unpacked: str | None = None,
            max_members: int | str | None = None, engine_options: Mapping[str, str] | None = None,
-           progress: ProgressCallback | None = None, check_shell: bool = True) -> CreateResult:
+           environment: str | None = None, progress: ProgressCallback | None = None,
+           check_shell: bool = True) -> CreateResult:
     """Create an environment with python (``python``, e.g. ``"3.12"``; default the
     latest), pip, conda and mamba (``managers=False`` leaves conda and mamba out,
     ``pip=False`` pip) plus ``specs``.
@@ -101,7 +102,9 @@ def create(*, name: str | None = None, python: str | None = None,
     ``channels`` are names, URLs or local folders (default conda-forge).
     ``file`` is an environment.yml; ``from_lock`` a lock.yml, pixi.lock or
     @EXPLICIT file and ``from_bundle`` a bundle, both installed exactly,
-    without solving. ``engine_options`` go to the engine
+    without solving; ``environment`` picks one environment of a lock that has
+    several (default: ``default``, with a warning naming the others).
+    ``engine_options`` go to the engine
     (for micromamba: ``version``, ``sha256``, ``source``).
     """
     import contextlib
@@ -118,7 +121,8 @@ def create(*, name: str | None = None, python: str | None = None,
         file=Path(file) if file is not None else None,
         from_lock=Path(from_lock) if from_lock is not None else None,
         from_bundle=from_bundle is not None, managers=managers, pip=pip, offline=offline,
-        allow_link_scripts=allow_link_scripts, limits=unpack_limits(max_unpacked, max_members))
+        allow_link_scripts=allow_link_scripts, limits=unpack_limits(max_unpacked, max_members),
+        environment=environment)
     report = progress or no_progress
     for warning in warnings:
         report("warning", {"message": warning})

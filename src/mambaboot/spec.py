@@ -104,6 +104,7 @@ class CreateRequest:
     specs_override: tuple[str, ...] | None = field(default=None)  # e.g. from environment.yml
     lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
     bundle: str | None = None               # --from-bundle: directory holding the archives
+    environment: str | None = None          # --environment: which one of a multi-env lock
     #: per-package unpack limits for packages.limits.Limits (--max-unpacked, --max-members)
     limits: Mapping[str, int] = field(default_factory=dict)
 
@@ -205,7 +206,7 @@ def create_request(*, name: str | None = None, python: str | None = None,
                    file: Path | None = None, from_lock: Path | None = None,
                    from_bundle: bool = False, managers: bool = True, pip: bool = True,
                    offline: bool = False, allow_link_scripts: bool = False,
-                   limits: Mapping[str, int] | None = None,
+                   limits: Mapping[str, int] | None = None, environment: str | None = None,
                    ) -> tuple[CreateRequest, tuple[str, ...]]:
     """What to create, and the warnings to show: ``(request, warnings)``.
 
@@ -215,10 +216,17 @@ def create_request(*, name: str | None = None, python: str | None = None,
     says so when both are given) and its dependencies replace the defaults
     (python, pip, conda, mamba are added unless turned off). ``from_lock`` and
     ``from_bundle`` install exactly what the lock says: no python version, no
-    extra specs, no channels.
+    extra specs, no channels; ``environment`` picks one environment of a lock
+    that has several.
     """
     from mambaboot.locations import DEFAULT_NAME, prefix_dirname
 
+    if environment is not None and not (from_lock or from_bundle):
+        raise UsageError("--environment picks one environment of a lockfile; use it with "
+                         "--from-lock or --from-bundle.")
+    if environment is not None and not environment.strip():
+        raise UsageError("--environment is empty; give the name of one of the lockfile's "
+                         "environments (for example --environment default).")
     if (from_lock or from_bundle) and (specs or python):
         raise UsageError("--from-lock/--from-bundle install exactly what the lock says; "
                          "drop PYVER and --with.")
@@ -249,7 +257,8 @@ def create_request(*, name: str | None = None, python: str | None = None,
     request = CreateRequest(
         name=dirname, python=python, channels=normalized, extra=tuple(specs),
         managers=managers, pip=pip, offline=offline, allow_link_scripts=allow_link_scripts,
-        specs_override=override, lock=lock, limits=dict(limits or {}))
+        specs_override=override, lock=lock, limits=dict(limits or {}),
+        environment=environment)
     return request, tuple(warnings)
 
 

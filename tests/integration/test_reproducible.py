@@ -199,6 +199,41 @@ def test_pixi_lock_with_several_platforms_picks_ours(
     assert names == {"python", "demo-tool", "libdemo"}
 
 
+def test_environment_picks_one_environment_of_a_pixi_workspace_lock(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """A pixi workspace locks several environments: --environment chooses, the default
+    is 'default' with a warning naming the others, an unknown name is bad input."""
+    import rattler
+
+    async def records(specs: list[str]) -> list:
+        return await rattler.solve(sources=[demo_channel.as_uri()], specs=specs,
+                                   gateway=rattler.Gateway(cache_dir=tmp_path / "gw"))
+    platform = rattler.LockPlatform(str(rattler.Subdir.current()))
+    lock = rattler.LockFile([platform])
+    for env, specs in (("default", ["python"]), ("test", ["python", "demo-tool"])):
+        lock.set_channels(env, [rattler.LockChannel(demo_channel.as_uri())])
+        for record in asyncio.run(records(specs)):
+            lock.add_conda_package(env, platform, record)
+    pixi = tmp_path / "pixi.lock"
+    lock.to_path(pixi)
+    proc = sandbox.run("create", "t", "--from-lock", str(pixi), "--environment", "test",
+                       check=True)
+    assert "environments" not in proc.stderr
+    assert {n for n, *_ in package_set(sandbox.root / "t")} == {"python", "demo-tool", "libdemo"}
+    proc = sandbox.run("create", "d", "--from-lock", str(pixi), check=True)
+    assert ("warning: the lockfile pixi.lock holds 2 environments; installing 'default' (the "
+            "others: test; pick one with --environment NAME).") in proc.stderr
+    assert {n for n, *_ in package_set(sandbox.root / "d")} == {"python"}
+    bad = sandbox.run("create", "x", "--from-lock", str(pixi), "-e", "docs")
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.strip() == (f"mambaboot: The lockfile {pixi} has no environment 'docs' "
+                                  "(it has: default, test); pick one of those with "
+                                  "--environment.")
+    assert not (sandbox.root / "x").exists()
+    usage = sandbox.run("create", "x", "--environment", "test")
+    assert usage.returncode == 2 and "--from-lock or --from-bundle" in usage.stderr
+
+
 BAD_LOCKS = {
     "not yaml": "version: [unclosed\n",
     "unknown version": "version: 99\nenvironments: {}\npackages: []\n",

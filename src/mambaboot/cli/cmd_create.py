@@ -27,6 +27,9 @@ def register(subs: argparse._SubParsersAction) -> None:
                         help="our lock.yml, a pixi.lock or an @EXPLICIT file: no solve")
     source.add_argument("--from-bundle", metavar="DIR|TAR",
                         help="a bundle written by 'mambaboot bundle' (works air-gapped)")
+    p.add_argument("-e", "--environment", metavar="NAME",
+                   help="with --from-lock: which environment of a lock that has several "
+                        "(pixi workspaces; default: 'default', with a warning naming the others)")
     p.add_argument("--offline", action="store_true", help="use only the package cache")
     p.add_argument("--max-unpacked", metavar="SIZE",
                    help="largest size one package may unpack to, e.g. 64G (default: 32G, and "
@@ -63,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
             managers=not args.no_managers, pip=not args.no_pip, offline=args.offline,
             engine=args.engine, allow_link_scripts=args.allow_link_scripts,
             templates=args.template, max_unpacked=args.max_unpacked,
-            max_members=args.max_members, engine_options=options, progress=progress)
+            max_members=args.max_members, engine_options=options,
+            environment=args.environment, progress=progress)
     return render.render("create", result, as_json=args.json, quiet=args.quiet)
 
 

@@ -36,7 +36,7 @@ class RattlerEngine(Engine):
                 worker: child.Worker | None = None) -> InstallOutcome:
         payload = {
             "op": "from-lock" if request.lock else "create", "lock": request.lock,
-            "bundle": request.bundle,
+            "bundle": request.bundle, "environment": request.environment,
             "channels": list(request.channels), "specs": request.specs,
             "prefix": str(prefix), "pkgs_dir": str(cache.pkgs),
             "repodata_cache": str(cache.repodata), "offline": request.offline,

@@ -25,14 +25,15 @@ ENV_NAME = "default"
 
 
 def read_lock(path: Path, subdir: str | None = None,
-              warn: Callable[[str], None] | None = None,
+              warn: Callable[[str], None] | None = None, environment: str | None = None,
               ) -> tuple[list[rattler.RepoDataRecord], list[str]]:
     """Records for this platform and the channels, from our lockfile or a pixi.lock.
 
     Nothing in the lock is left out silently: a lock with PyPI (or source)
     packages for this platform is refused naming them, since only its conda
-    packages could be installed; a lock with several environments uses
-    ``default`` and ``warn`` says which others there are.
+    packages could be installed. ``environment`` picks one environment of a
+    lock with several (a pixi workspace's ``test``, ``docs`` ...); without it
+    such a lock installs ``default`` and ``warn`` names the others, as pixi does.
     """
     subdir = subdir or current_subdir()
     try:
@@ -43,11 +44,21 @@ def read_lock(path: Path, subdir: str | None = None,
             f"The lockfile {path} is not a valid rattler/pixi lockfile ({first}); regenerate it "
             "with 'mambaboot lock ENV' or pass an @EXPLICIT file.") from None
     envs = dict(lock.environments())
-    env = lock.default_environment() or next(iter(envs.values()), None)
-    if env is not None and len(envs) > 1 and warn is not None:
-        others = ", ".join(sorted(n for n in envs if n != ENV_NAME))
-        warn(f"warning: the lockfile {path.name} holds {len(envs)} environments; installing "
-             f"'{ENV_NAME}' (the others: {others}).")
+    env: rattler.Environment | None
+    if environment is not None:
+        if environment not in envs:
+            have = ", ".join(sorted(envs)) or "none"
+            raise LockFormatError(
+                f"The lockfile {path} has no environment {environment!r} (it has: {have}); "
+                "pick one of those with --environment.")
+        env = envs[environment]
+    else:
+        env = lock.default_environment() or next(iter(envs.values()), None)
+        if env is not None and len(envs) > 1 and warn is not None:
+            others = ", ".join(sorted(n for n in envs if n != ENV_NAME))
+            warn(f"warning: the lockfile {path.name} holds {len(envs)} environments; "
+                 f"installing '{ENV_NAME}' (the others: {others}; pick one with "
+                 "--environment NAME).")
     if env is None:
         raise LockFormatError(f"The lockfile {path} has no environment; regenerate it with "
                               "'mambaboot lock ENV'.")

@@ -155,6 +155,9 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     source = Path(req["bundle"]) if req.get("bundle") else None
     emit("solve-start", specs=[f"lockfile {path.name}"])
     if explicit.is_explicit(path):
+        if req.get("environment"):
+            raise UsageError(f"The @EXPLICIT file {path} holds one environment; drop "
+                             "--environment.")
         wanted = explicit.read_explicit(path)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
                                    source_dir=source, need_archive=True, progress=emit.relay)
@@ -162,7 +165,8 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
         channels = sorted({explicit.channel_of_url(w.url) for w in wanted})
     else:
         records, channels = lockrecords.read_lock(
-            path, warn=lambda message: emit("warning", message=message))
+            path, warn=lambda message: emit("warning", message=message),
+            environment=req.get("environment"))
         archives = ensure_archives(lockrecords.wanted_of(records), pkgs,
                                    offline=bool(req.get("offline")), source_dir=source,
                                    progress=emit.relay)

@@ -56,7 +56,17 @@ def test_several_environments_use_default_and_name_the_others(tmp_path: Path) ->
     said: list[str] = []
     lockrecords.read_lock(lock_with(tmp_path, envs=("default", "test", "docs")), warn=said.append)
     assert said == ["warning: the lockfile pixi.lock holds 3 environments; installing "
-                    "'default' (the others: docs, test)."]
+                    "'default' (the others: docs, test; pick one with --environment NAME)."]
     said.clear()
     lockrecords.read_lock(lock_with(tmp_path), warn=said.append)
     assert said == []
+
+
+def test_environment_picks_one_and_an_unknown_one_is_named(tmp_path: Path) -> None:
+    path = lock_with(tmp_path, envs=("default", "test"))
+    said: list[str] = []
+    records, _channels = lockrecords.read_lock(path, warn=said.append, environment="test")
+    assert [r.name.normalized for r in records] == ["tool"] and said == []
+    with pytest.raises(LockFormatError, match=r"has no environment 'docs' \(it has: default, "
+                                              r"test\); pick one of those with --environment"):
+        lockrecords.read_lock(path, environment="docs")

@@ -131,6 +131,18 @@ def test_offline_uses_only_the_cache(sandbox: Sandbox, demo_channel: Path, chann
     assert "python-" in proc.stderr and not (sandbox.root / "cold").exists()
 
 
+def test_offline_uses_a_local_channel_directly(sandbox: Sandbox, demo_channel: Path,
+                                               tmp_path: Path) -> None:
+    """A directory channel needs no network: --offline creates from it with an empty cache,
+    and rebuilds from a lock whose URLs are file:// ones."""
+    sandbox.run("create", "local", "--no-managers", "-c", str(demo_channel), "--offline",
+                "--cache", str(tmp_path / "empty"), check=True)
+    lock = sandbox.root / "local" / ".mambaboot" / "lock.yml"
+    sandbox.run("create", "again", "--from-lock", str(lock), "--offline",
+                "--cache", str(tmp_path / "empty-too"), check=True)
+    assert sandbox.run("verify", "again").returncode == 0
+
+
 def test_offline_solve_uses_cached_repodata(sandbox: Sandbox, demo_channel: Path,
                                             channel_server) -> None:
     server = channel_server(demo_channel)

@@ -189,13 +189,14 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             result[want.name] = _copy_verified(src, want, archive, f"the bundle ({src})")
         elif not need_archive and rattler_cached_sha256(pkgs, want.dist) == want.sha256:
             result[want.name] = None
-        elif offline:
-            missing.append(want)
         elif (path := local_path(want.url)) is not None:
+            # a local directory or file:// channel needs no network: --offline uses it too
             if not path.is_file():
                 raise MambabootError(f"The archive {path} named by the lockfile does not exist; "
                                      "check that the channel directory is still there.")
             result[want.name] = _copy_verified(path, want, archive, str(path), against)
+        elif offline:
+            missing.append(want)
         else:
             downloads.append(want)
         if want.name in result:

@@ -245,8 +245,13 @@ def test_vet_offline_and_hash_mismatch_when_fetching(tmp_path: Path) -> None:
     from mambaboot.errors import MambabootError
 
     archive = build(tmp_path / "channel")
+    remote = record(archive)
+    remote.url = "https://conda.example/ch/noarch/" + archive.name
     with pytest.raises(MambabootError, match="--offline, but 1 package"):
-        guard.vet([record(archive)], tmp_path / "pkgs", offline=True)
+        guard.vet([remote], tmp_path / "pkgs", offline=True)
+    # a local directory (file://) channel needs no network: --offline uses it
+    local, _clobbers = guard.vet([record(archive)], tmp_path / "pkgs-local", offline=True)
+    assert local == {"tool": tmp_path / "pkgs-local" / archive.name}
     with pytest.raises(MambabootError, match="does not match the channel's repodata"):
         guard.vet([record(archive, sha256=b"\1" * 32)], tmp_path / "pkgs2")
 

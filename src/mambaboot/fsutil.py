@@ -301,11 +301,11 @@ def sha256_file(path: Path | str) -> str:
     return file_digest(path)[0]
 
 
-def file_digest(path: Path | str) -> tuple[str, int]:
-    """``(sha256 hex, size)`` of a file, from one unbuffered read of its bytes."""
+def file_digest(path: Path | str, algorithm: str = "sha256") -> tuple[str, int]:
+    """``(hex digest, size)`` of a file, from one unbuffered read of its bytes."""
     import hashlib
 
-    digest, size = hashlib.sha256(), 0
+    digest, size = hashlib.new(algorithm, usedforsecurity=algorithm != "md5"), 0
     with open(path, "rb", buffering=0) as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)

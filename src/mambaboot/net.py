@@ -34,7 +34,7 @@ import httpx
 
 from mambaboot import __version__
 from mambaboot.errors import ChecksumError, DownloadError
-from mambaboot.fsutil import path_of_file_url, sha256_file
+from mambaboot.fsutil import file_digest, path_of_file_url
 from mambaboot.results import ProgressCallback, no_progress
 
 T = TypeVar("T")
@@ -145,11 +145,16 @@ def fetch_text(url: str, *, client: httpx.Client, settings: HttpSettings,
     return _retry_loop(url, settings, progress, attempt)
 
 
-def download_verified(url: str, dest: Path, *, expected_sha256: str, client: httpx.Client,
+def download_verified(url: str, dest: Path, *, expected: str, client: httpx.Client,
                       settings: HttpSettings, progress: ProgressCallback = no_progress,
-                      executable: bool = False) -> str:
-    """Download ``url`` to ``dest`` only if its sha256 is ``expected_sha256``; return it."""
-    expected = normalize_digest(expected_sha256, "the expected digest")
+                      executable: bool = False, algorithm: str = "sha256") -> str:
+    """Download ``url`` to ``dest`` only if its ``algorithm`` digest is ``expected``.
+
+    sha256, except for the md5 of an md5-only @EXPLICIT entry (``algorithm="md5"``,
+    which the caller warns about). Returns the digest.
+    """
+    if algorithm == "sha256":
+        expected = normalize_digest(expected, "the expected digest")
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)
@@ -159,10 +164,10 @@ def download_verified(url: str, dest: Path, *, expected_sha256: str, client: htt
             shutil.copyfile(path_of_file_url(url), tmp)
         else:
             _Transfer(url, tmp, client, progress).run(settings)
-        actual = sha256_file(tmp)
+        actual = file_digest(tmp, algorithm)[0]
         if actual != expected:
             raise ChecksumError(
-                f"The sha256 of {url} does not match: expected {expected}, got {actual}; "
+                f"The {algorithm} of {url} does not match: expected {expected}, got {actual}; "
                 "the file was discarded (a wrong mirror, a proxy rewriting downloads, or "
                 "tampering), nothing was cached.")
         if executable:

@@ -67,6 +67,42 @@ def test_rebuild_from_explicit_export(sandbox: Sandbox, demo_channel: Path,
     assert package_set(sandbox.root / "again") == package_set(original)
 
 
+def md5_only_export(sandbox: Sandbox, tmp_path: Path) -> Path:
+    """What 'conda list --explicit --md5' writes for the env 'orig': URL#MD5 lines."""
+    prefix = sandbox.root / "orig"
+    records = [json.loads(m.read_text()) for m in sorted((prefix / "conda-meta").glob("*.json"))]
+    platform = json.loads((prefix / ".mambaboot" / "env.json").read_text())["platform"]
+    path = tmp_path / "md5.txt"
+    path.write_text(f"# platform: {platform}\n@EXPLICIT\n"
+                    + "".join(f"{r['url']}#{r['md5']}\n" for r in records))
+    return path
+
+
+def test_md5_only_explicit_files_rebuild_with_one_warning(
+        sandbox: Sandbox, channel_copy: Path, channel_server, tmp_path: Path) -> None:
+    server = channel_server(channel_copy)
+    original = make_env(sandbox, server.url)
+    md5 = md5_only_export(sandbox, tmp_path)
+    assert "sha256" not in md5.read_text() and "@EXPLICIT" in md5.read_text()
+    proc = sandbox.run("create", "again", "--from-lock", str(md5),
+                       "--cache", str(tmp_path / "fresh cache"), check=True)
+    warnings = [line for line in proc.stderr.splitlines() if "md5" in line]
+    assert len(warnings) == 1 and "pinned by md5 only" in warnings[0], proc.stderr
+    assert "conda list --explicit --sha256" in warnings[0]
+    assert package_set(sandbox.root / "again") == package_set(original)
+    assert sandbox.run("verify", "again").returncode == 0
+    # the rebuilt environment's own lock pins every package by sha256 again
+    assert "sha256:" in (sandbox.root / "again" / ".mambaboot" / "lock.yml").read_text()
+    # a tampered archive is refused by its md5
+    [archive] = (channel_copy / "linux-64").glob("demo-tool-*.tar.bz2")
+    flip_byte(archive)
+    bad = sandbox.run("create", "bad", "--from-lock", str(md5),
+                      "--cache", str(tmp_path / "other cache"))
+    assert bad.returncode == 1, bad.stderr
+    assert "demo-tool" in bad.stderr and "expected md5" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (sandbox.root / "bad").exists()
+
+
 def test_bundle_rebuilds_with_the_channel_server_stopped(
         sandbox: Sandbox, demo_channel: Path, channel_server, tmp_path: Path) -> None:
     server = channel_server(demo_channel)

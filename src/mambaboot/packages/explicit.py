@@ -1,9 +1,11 @@
-"""@EXPLICIT files: a plain list of package URLs, each with its sha256.
+"""@EXPLICIT files: a plain list of package URLs, each with its sha256 (or md5).
 
 What ``conda list --explicit --sha256``, micromamba and ``mambaboot lock
 --format explicit`` write, and what ``create --from-lock`` reads. No engine is
 needed to read one: it names archives, which ``packages.fetch`` fetches and
-checks by hash like any other.
+checks by hash like any other. ``conda list --explicit --md5``, ``conda-lock
+render --kind explicit`` and older exports carry an md5 only: those are
+accepted and checked by md5 (``md5_only`` says how many, for the warning).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mambaboot.platforms import current_subdir
 
 #: A conda platform folder in a package URL (``linux-64``, ``osx-arm64``, ``win-64`` ...).
 _SUBDIR = re.compile(r"^(linux|osx|win|freebsd|emscripten|wasi|zos)-[a-z0-9_]+$")
+_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 def explicit_header(subdir: str) -> list[str]:
@@ -57,15 +60,18 @@ def read_explicit(path: Path, subdir: str | None = None) -> list[Wanted]:
         if not line or line.startswith(("#", "@")):
             continue
         url, _, digest = line.partition("#")
-        digest = digest.removeprefix("sha256:").removeprefix("sha256=")
+        digest = digest.strip().lower()
+        for prefix in ("sha256:", "sha256=", "md5:", "md5="):
+            digest = digest.removeprefix(prefix)
         file_name = urlparse(url).path.rsplit("/", 1)[-1]
         if not file_name.endswith((".conda", ".tar.bz2")):
             raise LockFormatError(f"The @EXPLICIT line {line!r} is not a package URL; "
                                   "each line must be URL#SHA256.")
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+        if len(digest) not in (32, 64) or not _HEX.match(digest):
             raise LockFormatError(
-                f"The @EXPLICIT entry {file_name} has no sha256 (an md5 is not enough here); "
-                "export it with 'mambaboot lock ENV --format explicit'.")
+                f"The @EXPLICIT entry {file_name} has no sha256 (nor md5), so its bytes "
+                "cannot be checked; export it with 'conda list --explicit --sha256' or "
+                "'mambaboot lock ENV --format explicit'.")
         folder = urlparse(url).path.rsplit("/", 2)[-2] if url.count("/") >= 2 else ""
         if _SUBDIR.match(folder) and folder not in (subdir, "noarch"):
             raise LockFormatError(
@@ -73,11 +79,25 @@ def read_explicit(path: Path, subdir: str | None = None) -> list[Wanted]:
                 f"machine's {subdir}; export the environment on {subdir}, or rebuild it on a "
                 f"{folder} machine.")
         name = file_name.rsplit("-", 2)[0]
-        wanted.append(Wanted(name, file_name, url, digest.lower()))
+        if len(digest) == 64:
+            wanted.append(Wanted(name, file_name, url, digest))
+        else:
+            wanted.append(Wanted(name, file_name, url, "", md5=digest))
     if not wanted:
         raise LockFormatError(f"The @EXPLICIT file {path} lists no packages; export one with "
                               "'mambaboot lock ENV --format explicit'.")
     return wanted
+
+
+def md5_only(path: Path, wanted: list[Wanted]) -> str | None:
+    """The one warning for an @EXPLICIT file whose entries carry an md5 and no sha256."""
+    weak = [w.file_name for w in wanted if not w.sha256]
+    if not weak:
+        return None
+    return (f"warning: {len(weak)} of the {len(wanted)} packages in {path.name} are pinned by "
+            "md5 only and were checked by md5, which is weaker than sha256 (two archives "
+            "with one md5 can be made); export with 'conda list --explicit --sha256' (or "
+            "'mambaboot lock ENV --format explicit') to pin them by sha256.")
 
 
 def channel_of_url(url: str) -> str:

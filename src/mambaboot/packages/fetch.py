@@ -27,7 +27,7 @@ from mambaboot.errors import (
     MambabootError,
     MissingPackagesError,
 )
-from mambaboot.fsutil import path_of_file_url, sha256_file
+from mambaboot.fsutil import file_digest, path_of_file_url
 from mambaboot.results import ProgressCallback, no_progress
 
 CHUNK = 1 << 20
@@ -41,12 +41,19 @@ _RATTLER_LOCK_SIZE = 40
 
 @dataclass(frozen=True)
 class Wanted:
-    """One archive a lockfile asks for."""
+    """One archive a lockfile asks for, by sha256 (or, from an md5-only @EXPLICIT file,
+    by md5 alone: ``sha256`` is then empty)."""
 
     name: str
     file_name: str
     url: str
     sha256: str
+    md5: str = ""
+
+    @property
+    def check(self) -> tuple[str, str]:
+        """``(algorithm, expected hex digest)``: sha256 whenever the lock gives one."""
+        return ("sha256", self.sha256) if self.sha256 else ("md5", self.md5)
 
     @property
     def dist(self) -> str:
@@ -71,22 +78,24 @@ def rattler_cached_sha256(pkgs: Path, dist: str) -> str | None:
 
 def _mismatch(want: Wanted, actual: str, where: str,
               against: str = "the lockfile") -> HashMismatchError:
+    algorithm, expected = want.check
     return HashMismatchError(
         f"The archive of {want.name} ({want.file_name}) from {where} does not match {against} "
-        f"(expected sha256 {want.sha256}, got {actual}); nothing was installed, check the "
+        f"(expected {algorithm} {expected}, got {actual}); nothing was installed, check the "
         "channel or mirror (a corrupt cached copy was deleted, so a retry fetches it afresh).")
 
 
 def _copy_verified(source: Path, want: Wanted, dest: Path, where: str,
                    against: str = "the lockfile") -> Path:
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-    digest = hashlib.sha256()
+    algorithm, expected = want.check
+    digest = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     try:
         with source.open("rb") as src, tmp.open("wb") as out:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != want.sha256:
+        if digest.hexdigest() != expected:
             raise _mismatch(want, digest.hexdigest(), where, against)
         os.replace(tmp, dest)
     finally:
@@ -121,11 +130,12 @@ def _download_verified(url: str, want: Wanted, dest: Path, *,
         elif event == "download-retry":
             progress(event, data)
 
+    algorithm, expected = want.check
     try:
-        download_verified(url, dest, expected_sha256=want.sha256, client=client,
+        download_verified(url, dest, expected=expected, algorithm=algorithm, client=client,
                           settings=settings, progress=relay)
     except ChecksumError as exc:
-        got = re.search(r"got ([0-9a-f]{64})", exc.message)
+        got = re.search(r"got ([0-9a-f]{32,64})", exc.message)
         raise _mismatch(want, got.group(1) if got else "another digest", url, against) from None
     except DownloadError as exc:
         reason = exc.message.split("; ", 1)[0].rstrip(".")
@@ -171,12 +181,13 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     for want in wanted:
         archive = pkgs / want.file_name
         if archive.is_file():
-            actual = sha256_file(archive)
-            if actual != want.sha256:
+            algorithm, expected = want.check
+            actual = file_digest(archive, algorithm)[0]
+            if actual != expected:
                 archive.unlink()
                 raise HashMismatchError(
                     f"The cached archive of {want.name} ({archive}) does not match {against} "
-                    f"(expected sha256 {want.sha256}, got {actual}): the channel's package "
+                    f"(expected {algorithm} {expected}, got {actual}): the channel's package "
                     "was rebuilt since it was cached, or the cached copy is damaged; it was "
                     "deleted and nothing was installed, run the same command again to fetch "
                     "it afresh.")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import UnsafePackageError
-from mambaboot.fsutil import write_atomic
+from mambaboot.fsutil import sha256_file, write_atomic
 from mambaboot.packages.condacache import record_for_conda
 from mambaboot.packages.fetch import (
     ProgressCallback,
@@ -40,7 +40,6 @@ from mambaboot.packages.fetch import (
     ensure_archives,
     no_progress,
     rattler_cached_sha256,
-    sha256_file,
 )
 from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import (

@@ -35,8 +35,9 @@ def test_digest_spellings_conda_writes_are_accepted(tmp_path: Path, suffix: str)
 
 
 @pytest.mark.parametrize(("line", "says"), [
-    (f"{URL}#{'0' * 32}", "no sha256"),                 # an md5 only
-    (URL, "no sha256"),                                 # no hash at all
+    (URL, r"no sha256 \(nor md5\).*conda list --explicit --sha256"),  # no hash at all
+    (f"{URL}#{'0' * 40}", "no sha256"),                 # a sha1-long digest is neither
+    (f"{URL}#{'z' * 32}", "no sha256"),                 # not hex
     (f"https://conda.example/ch/README#{SHA}", "not a package URL"),
 ])
 def test_bad_lines_are_refused_naming_the_fix(tmp_path: Path, line: str, says: str) -> None:
@@ -78,3 +79,22 @@ def test_noarch_and_folderless_urls_are_any_platform(tmp_path: Path) -> None:
     path = write(tmp_path, "# platform: linux-64", "@EXPLICIT", f"{noarch}#{SHA}",
                  f"file:///pkgs/tool-1.0-0.conda#{SHA}")
     assert [w.name for w in explicit.read_explicit(path, subdir="linux-64")] == ["zlib", "tool"]
+
+
+MD5 = "cd" * 16
+
+
+@pytest.mark.parametrize("suffix", [f"#{MD5}", f"#md5:{MD5}", f"#md5={MD5.upper()}"])
+def test_md5_only_lines_are_accepted_and_warned_about_once(tmp_path: Path, suffix: str) -> None:
+    """What 'conda list --explicit --md5', conda-lock and older exports write."""
+    other = URL.replace("zlib-1.3", "xz-5.4")
+    path = write(tmp_path, "@EXPLICIT", URL + suffix, f"{other}#{SHA}")
+    weak, strong = explicit.read_explicit(path)
+    assert (weak.sha256, weak.md5, weak.check) == ("", MD5, ("md5", MD5))
+    assert (strong.sha256, strong.md5, strong.check) == (SHA, "", ("sha256", SHA))
+    assert explicit.md5_only(path, [weak, strong]) == (
+        "warning: 1 of the 2 packages in env.txt are pinned by md5 only and were checked by "
+        "md5, which is weaker than sha256 (two archives with one md5 can be made); export "
+        "with 'conda list --explicit --sha256' (or 'mambaboot lock ENV --format explicit') to "
+        "pin them by sha256.")
+    assert explicit.md5_only(path, [strong]) is None

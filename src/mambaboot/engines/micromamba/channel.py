@@ -120,6 +120,6 @@ def _archive(archive: Path, record: dict[str, Any], *, offline: bool,
             "'mambaboot micromamba fetch --source channel -c CHANNEL' once while online.")
     progress("download-begin", {"what": record["file_name"], "url": record["url"]})
     with make_client(settings) as client:
-        download_verified(record["url"], archive, expected_sha256=expected, client=client,
+        download_verified(record["url"], archive, expected=expected, client=client,
                           settings=settings, progress=progress)
     return archive

@@ -89,7 +89,7 @@ def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
                     "to pin the digest yourself.") from exc
             expected, checksum_from = normalize_digest(text, checksum_url), checksum_url
         progress("download-begin", {"what": f"micromamba {version} ({subdir})", "url": url})
-        sha = download_verified(url, dest, expected_sha256=expected, client=client,
+        sha = download_verified(url, dest, expected=expected, client=client,
                                 settings=settings, progress=progress, executable=True)
     return write_origin(dest, version, subdir, sha256=sha, source="release", url=url,
                         checksum=checksum_from)

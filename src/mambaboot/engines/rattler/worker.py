@@ -159,6 +159,8 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
             raise UsageError(f"The @EXPLICIT file {path} holds one environment; drop "
                              "--environment.")
         wanted = explicit.read_explicit(path)
+        if (weak := explicit.md5_only(path, wanted)) is not None:
+            emit("warning", message=weak)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
                                    source_dir=source, need_archive=True, progress=emit.relay)
         records = await lockrecords.records_from_archives(wanted, archives)

@@ -229,7 +229,7 @@ def test_cut_short_body_is_resumed_with_range_when_the_server_allows(
         range_server: str, tmp_path: Path) -> None:
     dest = tmp_path / "out" / "micromamba"
     with make_client(FAST) as client:
-        download_verified(range_server, dest, expected_sha256=hashlib.sha256(BODY).hexdigest(),
+        download_verified(range_server, dest, expected=hashlib.sha256(BODY).hexdigest(),
                           client=client, settings=FAST)
     assert dest.read_bytes() == BODY
     assert _RangeHandler.requests == [None, "bytes=5000-"]

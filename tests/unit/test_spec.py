@@ -37,3 +37,16 @@ def test_default_specs_and_managers() -> None:
     assert CreateRequest("e", None, managers=False, pip=False).specs == ["python"]
     with pytest.raises(UsageError):
         validate_spec("numpy; rm -rf /")
+
+
+@pytest.mark.parametrize("channel", ["s3://bucket/conda", "oci://ghcr.io/channel-mirrors/x",
+                                     "gcs://bucket/ch"])
+def test_object_storage_channels_are_named_not_mistaken_for_directories(channel: str) -> None:
+    with pytest.raises(UsageError) as info:
+        normalize_channel(channel)
+    scheme = channel.split(":", 1)[0]
+    assert info.value.message == (
+        f"The channel {channel} is on {scheme}:// storage, which mambaboot cannot fetch "
+        "packages from yet; mirror it to a directory or an https:// server and pass that "
+        "with -c.")
+    assert info.value.exit_code == 2

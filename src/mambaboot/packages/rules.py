@@ -66,19 +66,18 @@ class Contents:
     noarch_python: bool = False                            # paths are remapped at link time
     entry_points: list[str] = field(default_factory=list)  # noarch: python bin/ scripts
     fingerprint: str = ""                                  # size/mtime/mode of the cached tree
-    names: frozenset[str] = frozenset()                    # every name in the package
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data, for the unpacker process's reply (``packages.unpack``)."""
+        """Plain data, for the unpacker's reply (``packages.unpack``) and the vet stamp."""
         return {"label": self.label, "entries": self.entries, "links": self.links,
                 "noarch_python": self.noarch_python, "entry_points": self.entry_points,
-                "fingerprint": self.fingerprint, "names": sorted(self.names)}
+                "fingerprint": self.fingerprint}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Contents:
         return cls(str(data["label"]), list(data["entries"]), dict(data["links"]),
                    bool(data["noarch_python"]), list(data["entry_points"]),
-                   str(data["fingerprint"]), frozenset(data["names"]))
+                   str(data["fingerprint"]))
 
 
 @dataclass(frozen=True)
@@ -335,8 +334,7 @@ def check_extracted(folder: Path, label: str, *, budget: int | None = None,
     check_below(label, tree.links, [*tree.names, *entries])
     check_listed(label, tree, declared)
     payload = {p: t for p, t in tree.links.items() if not p.startswith("info/")}
-    return Contents(label, entries, payload, is_python, points, tree.fingerprint,
-                    frozenset(tree.names))
+    return Contents(label, entries, payload, is_python, points, tree.fingerprint)
 
 
 def check_listed(label: str, tree: Tree, declared: Mapping[str, tuple[str, int | None]]) -> None:

@@ -157,7 +157,7 @@ def claimed_dir(path: Path, what: str = "cache") -> Iterator[None]:
 
 def _take_back(fd: int, lock: Path, made: Path, path: Path) -> None:
     """Remove the folder this run made, unless another process holds it too."""
-    import shutil
+    from mambaboot.fsutil import discard_tree
 
     try:
         if sys.platform == "win32":  # pragma: no cover - no shared locks: keep the folder
@@ -166,7 +166,7 @@ def _take_back(fd: int, lock: Path, made: Path, path: Path) -> None:
             _lock(fd)  # shared -> exclusive, without waiting: fails if anyone else uses it
         except OSError:
             return
-        shutil.rmtree(path, ignore_errors=True)
+        discard_tree(path)  # however deep a refused package's staging folder nested
         _remove_empty(made, path.parent)
     finally:
         with contextlib.suppress(OSError):

@@ -127,6 +127,38 @@ def walk(root: Path) -> Iterator[os.DirEntry[str]]:
                 stack.append(entry.path)
 
 
+def discard_tree(path: str | os.PathLike[str]) -> None:
+    """Delete a scratch tree of ours (a staging folder), however deep; errors are ignored.
+
+    Never follows a link. Iterative: ``shutil.rmtree`` recurses once per folder
+    level, and a hostile archive can nest thousands of levels (its
+    ``RecursionError`` is not one ``ignore_errors`` swallows), which once left a
+    staging folder that broke every later create's sweep.
+    """
+    top = os.fspath(path)
+    try:
+        if is_link(top) or not os.path.isdir(top):
+            os.unlink(top)
+            return
+    except OSError:
+        return
+    stack = [(top, False)]
+    while stack:
+        folder, emptied = stack.pop()
+        if emptied:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+            continue
+        stack.append((folder, True))
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, False))
+                    else:
+                        os.unlink(entry.path)
+
+
 def remove_tree(root: Path, *, trash: Path | None = None,
                 last: tuple[Path, ...] = ()) -> list[Path]:
     """Delete ``root`` without ever entering a link; return paths that could not be removed.

@@ -73,6 +73,27 @@ def test_interrupted_create_is_never_usable_and_is_replaced(
     assert sandbox.run("verify", "k").returncode == 0
 
 
+@pytest.mark.parametrize("stage", ["fetch", "install"])
+def test_sigterm_cleans_up_as_ctrl_c_does(sandbox: Sandbox, demo_channel: Path, tmp_path: Path,
+                                          stage: str) -> None:
+    """``kill PID`` (a service manager, a CI timeout) reaches only the CLI: it removes the
+    half-made prefix and its engine processes, and exits 143."""
+    cache = tmp_path / "cold cache"
+    pause = tmp_path / "paused"
+    proc = start_create(sandbox, "t", demo_channel, stage, pause, "--cache", str(cache))
+    wait_for(pause, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    pause.unlink(missing_ok=True)
+    assert proc.returncode == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (sandbox.root / "t").exists()
+    staging = cache / "pkgs" / ".mambaboot-staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+    sandbox.run("create", "t", "--no-managers", "--with", "demo-tool", "-c", str(demo_channel),
+                "--cache", str(cache), check=True)
+
+
 def test_same_name_twice_at_once_one_wins(sandbox: Sandbox, demo_channel: Path,
                                           tmp_path: Path) -> None:
     pause = tmp_path / "paused"

@@ -17,16 +17,26 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 INTERRUPTED = 130
+TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 INTERRUPTED_MESSAGE = ("mambaboot: interrupted; a half-made environment is removed, or marked "
                        "incomplete for the next create or 'mambaboot remove'.")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, ``kill``, a CI timeout): cleaned up as Ctrl-C is."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; Ctrl-C at any point (start-up included) exits 130 quietly."""
+    """Run one command; Ctrl-C at any point (start-up included) exits 130 quietly,
+    SIGTERM 143 after the same clean-up."""
     try:
         return _main(argv)
-    except KeyboardInterrupt:
-        return _interrupted()
+    except KeyboardInterrupt as exc:
+        return _interrupted(terminated=isinstance(exc, Terminated))
     except BrokenPipeError:
         # stdout closed early (``mambaboot list | head -1``): not an error worth a
         # message; point stdout at devnull so the interpreter's final flush is quiet
@@ -37,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _interrupted(command: str | None = None, as_json: bool = False) -> int:
+def _interrupted(command: str | None = None, as_json: bool = False,
+                 terminated: bool = False) -> int:
     import contextlib
 
     with contextlib.suppress(KeyboardInterrupt, OSError):  # a second Ctrl-C: still quiet
@@ -46,7 +57,7 @@ def _interrupted(command: str | None = None, as_json: bool = False) -> int:
 
             print_json(interrupted(command, INTERRUPTED_MESSAGE.removeprefix("mambaboot: ")))
         print(INTERRUPTED_MESSAGE, file=sys.stderr)
-    return INTERRUPTED
+    return TERMINATED if terminated else INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -69,6 +80,11 @@ def _main(argv: Sequence[str] | None) -> int:
         code = fast_main(args_list[1:])
         if code is not None:
             return code
+    import signal
+
+    # Past `run`'s hand-over: a SIGTERM now unwinds like Ctrl-C (the half-made prefix,
+    # the worker and its unpackers are cleaned up) instead of ending the process mid-step.
+    signal.signal(signal.SIGTERM, _terminate)
     from mambaboot.testhooks import hook
 
     hook("startup")  # lets the tests deliver Ctrl-C while the CLI is still starting
@@ -98,8 +114,9 @@ def _main(argv: Sequence[str] | None) -> int:
 
         refuse_empty_options(getattr(args, "root", None), getattr(args, "cache", None))
         return int(command_module(args.command).run(args) or 0)
-    except KeyboardInterrupt:
-        return _interrupted(args.command, getattr(args, "json", False))
+    except KeyboardInterrupt as exc:
+        return _interrupted(args.command, getattr(args, "json", False),
+                            terminated=isinstance(exc, Terminated))
     except BrokenPipeError:
         raise  # a reader that went away: main() ends quietly
     except Exception as exc:

@@ -194,7 +194,7 @@ def _metadata(label: str, meta: Mapping[str, bytes]
         if not isinstance(paths, dict) or not isinstance(paths.get("paths"), list):
             raise refuse(label, "its info/paths.json has no list of paths")
         raw = [e.get("_path") if isinstance(e, dict) else None for e in paths["paths"]]
-        kinds = [_kind(e if isinstance(e, dict) else {}) for e in paths["paths"]]
+        kinds = [_kind(label, e if isinstance(e, dict) else {}) for e in paths["paths"]]
     elif "info/files" in meta:  # what the engine falls back to when paths.json is absent
         try:
             listing = meta["info/files"].decode("utf-8")
@@ -218,9 +218,22 @@ def _metadata(label: str, meta: Mapping[str, bytes]
     return entries, is_python, points, dict(zip(entries, kinds, strict=True))
 
 
-def _kind(entry: Mapping[str, Any]) -> tuple[str, int | None]:
+#: The path types the engine knows (anything else fails inside the engine, after our checks).
+PATH_TYPES = ("hardlink", "softlink", "directory")
+
+
+def _kind(label: str, entry: Mapping[str, Any]) -> tuple[str, int | None]:
+    """A paths.json entry's type and declared size, refused unless the engine can read them."""
+    kind = entry.get("path_type", "hardlink")
     size = entry.get("size_in_bytes")
-    return str(entry.get("path_type", "hardlink")), size if isinstance(size, int) else None
+    where = entry.get("_path")
+    if kind not in PATH_TYPES:
+        raise refuse(label, f"its info/paths.json gives {where!r} the path_type {kind!r} "
+                            f"(the engine knows {', '.join(PATH_TYPES)})")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise refuse(label, f"its info/paths.json gives {where!r} the size_in_bytes {size!r}, "
+                            "which is not a number of bytes")
+    return str(kind), size
 
 
 def _json(label: str, meta: Mapping[str, bytes], name: str) -> Any:
@@ -276,6 +289,9 @@ def walk_tree(folder: Path, label: str, *, strict: bool = True) -> Tree:
                 if strict and (_CONTROL.search(entry.name) or "\\" in entry.name):
                     raise refuse(label, f"the name {sub!r} contains a control character or a "
                                         "backslash")
+                if strict and not _utf8(entry.name):
+                    raise refuse(label, f"the name {sub!r} is not valid UTF-8 (conda paths are "
+                                        "UTF-8 text)")
                 names.append(sub)
                 if sub in NOT_FINGERPRINTED:
                     continue
@@ -300,7 +316,17 @@ def walk_tree(folder: Path, label: str, *, strict: bool = True) -> Tree:
                 else:
                     seen.append(f"{sub}\0?\0{mode}")  # never matches a vetted tree's
     seen.sort()
-    return Tree(links, names, sizes, hashlib.sha256("\n".join(seen).encode()).hexdigest())
+    digest = hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape"))
+    return Tree(links, names, sizes, digest.hexdigest())
+
+
+def _utf8(name: str) -> bool:
+    """False for a name whose bytes were not UTF-8 (``os`` hands them over as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_extracted(folder: Path, label: str, *, budget: int | None = None,
@@ -363,6 +389,9 @@ def check_listed(label: str, tree: Tree, declared: Mapping[str, tuple[str, int |
                                 "hold (a damaged or ambiguous archive)")
         if kind == "hardlink" and found not in tree.sizes:
             raise refuse(label, f"its {path} is a symlink in the archive but a file in its "
+                                "info/paths.json (a damaged or ambiguous archive)")
+        if kind == "softlink" and found not in tree.links:
+            raise refuse(label, f"its {path} is a file in the archive but a symlink in its "
                                 "info/paths.json (a damaged or ambiguous archive)")
         if kind == "hardlink" and size is not None and tree.sizes[found] != size:
             raise refuse(label, f"its {path} is {tree.sizes[found]} bytes, but its "

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import EngineError, UnsafePackageError
+from mambaboot.fsutil import discard_tree
 from mambaboot.packages.rules import Contents, check_extracted, refuse, too_big, too_many
 
 MODULE = "mambaboot.packages.unpack"
@@ -130,7 +131,7 @@ class Unpacker:
                         try:
                             done(job, future.result())
                         finally:
-                            shutil.rmtree(job.staging, ignore_errors=True)
+                            discard_tree(job.staging)
                     seen = self._watch(seen)
             except BaseException:
                 for future in pending:
@@ -151,7 +152,7 @@ class Unpacker:
                                 advice="run the same command again")
             return Contents.from_json(reply["contents"])
         except (EngineError, UnsafePackageError):
-            shutil.rmtree(job.staging, ignore_errors=True)
+            discard_tree(job.staging)
             if running.stopped is not None:
                 raise running.stopped from None
             raise

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.errors import UnsafePackageError
-from mambaboot.fsutil import sha256_file, write_atomic
+from mambaboot.fsutil import discard_tree, sha256_file, write_atomic
 from mambaboot.packages.condacache import record_for_conda
 from mambaboot.packages.fetch import (
     ProgressCallback,
@@ -174,7 +173,7 @@ def _sweep_staging(folder: Path) -> None:
     for entry in entries:
         pid = entry.name.split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(entry.path, ignore_errors=True)
+            discard_tree(entry.path)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -208,7 +207,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Non
             # own names move aside, so a damaged or foreign tree is never reused.
             aside = staging.with_name(staging.name + ".old")
             os.replace(folder, aside)
-            shutil.rmtree(aside, ignore_errors=True)
+            discard_tree(aside)
         os.replace(staging, folder)
         data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
         if fd is None or sys.platform == "win32":  # no lock fd on Windows (no os.pwrite)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 import zipfile
@@ -321,7 +322,27 @@ def test_transaction_places_noarch_python_and_reserves_our_paths() -> None:
     check_transaction([Contents("ok", ["lib/activate.sh", "share/pkgs/x"], {})], layout)
 
 
+def _paths_json(*entries: dict[str, object]) -> bytes:
+    return json.dumps({"paths_version": 1, "paths": list(entries)}).encode()
+
+
+_OK_ENTRY = {"_path": "lib/ok.txt", "sha256": "0" * 64, "size_in_bytes": 3}
+
 MORE_HOSTILE = {
+    # what the engine would only trip over while linking, after every check said yes
+    "file listed as a softlink": (spec(info_files={"paths.json": _paths_json(
+        {**_OK_ENTRY, "path_type": "softlink"})}),
+        "its lib/ok.txt is a file in the archive but a symlink in its info/paths.json"),
+    "unknown path_type": (spec(info_files={"paths.json": _paths_json(
+        {**_OK_ENTRY, "path_type": "bogus"})}),
+        "its info/paths.json gives 'lib/ok.txt' the path_type 'bogus' (the engine knows "
+        "hardlink, softlink, directory)"),
+    "size that is not a number": (spec(info_files={"paths.json": _paths_json(
+        {**_OK_ENTRY, "path_type": "hardlink", "size_in_bytes": "3"})}),
+        "its info/paths.json gives 'lib/ok.txt' the size_in_bytes '3', which is not a number "
+        "of bytes"),
+    "name that is not UTF-8": (spec(raw_members=[RawMember("lib/bad\udcff\udcfe", data=b"x")]),
+                               "is not valid UTF-8"),
     "empty component": (spec(raw_members=[RawMember("lib//x", data=b"x")]),
                         "its archive holds lib/x, which its info/paths.json does not list"),
     "dot component": (spec(extra_paths_json_entries=[{"_path": "lib/./x"}]),

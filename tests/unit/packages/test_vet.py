@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -369,7 +370,7 @@ def test_sweep_leaves_live_workers_alone_and_survives_odd_entries(tmp_path: Path
     dead = str(int(Path("/proc/sys/kernel/pid_max").read_text()) + 1)
     staging = tmp_path / "pkgs" / guard.STAGING_DIR
     staging.mkdir(parents=True)
-    (staging / f"{dead}-a-file").write_text("not a folder")  # rmtree fails on it: ignored
+    (staging / f"{dead}-a-file").write_text("not a folder")  # a dead worker's: swept too
     # SIGHUP back to its default (a runner under nohup ignores it): a stray signal would show
     child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal("
                               "signal.SIGHUP, signal.SIG_DFL); print(flush=True); time.sleep(30)"],
@@ -385,7 +386,26 @@ def test_sweep_leaves_live_workers_alone_and_survives_odd_entries(tmp_path: Path
     finally:
         child.kill()
         child.communicate()
-    assert os.path.exists(staging / f"{dead}-a-file")
+    assert not os.path.exists(staging / f"{dead}-a-file")
+
+
+def test_a_staging_tree_thousands_of_levels_deep_is_swept(tmp_path: Path) -> None:
+    """shutil.rmtree recurses per level; a hostile archive nested 2000 deep once left a
+    staging folder that broke every later create's sweep (RecursionError)."""
+    from mambaboot.fsutil import discard_tree
+
+    dead = str(int(Path("/proc/sys/kernel/pid_max").read_text()) + 1)
+    staging = tmp_path / "pkgs" / guard.STAGING_DIR
+    deep = staging / f"{dead}-abc-evil"
+    deep.mkdir(parents=True)
+    folder = str(deep)
+    for _ in range(1500):  # deeper than Python's recursion limit, under PATH_MAX
+        folder = os.path.join(folder, "d")
+        os.mkdir(folder)
+    (Path(folder) / "f").write_text("x")
+    guard.vet([], tmp_path / "pkgs")
+    assert list(staging.iterdir()) == []
+    discard_tree(tmp_path / "nothing here")  # a missing path is no error
 
 
 def test_cache_entry_that_is_a_symlink_is_replaced(tmp_path: Path) -> None:

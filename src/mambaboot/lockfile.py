@@ -24,7 +24,7 @@ from mambaboot.packages.fetch import Wanted
 from mambaboot.results import LockResult, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
-    from mambaboot.engines.child import Worker
+    from mambaboot.child import Worker
 
 
 
@@ -37,7 +37,7 @@ def write(prefix: Path, channels: Sequence[str], *, export: str | None = None,
     when ``export="explicit"``, else None. ``worker``: a rattler worker that
     is already running (a create's), else one is started for this.
     """
-    from mambaboot.engines import child
+    from mambaboot import child
 
     request = {"op": "write-lock", "prefix": str(prefix), "channels": list(channels),
                "export": export}
@@ -49,7 +49,7 @@ def write(prefix: Path, channels: Sequence[str], *, export: str | None = None,
 
 def read_wanted(path: Path) -> list[Wanted]:
     """The archives a lockfile (ours or a pixi.lock) asks for on this platform."""
-    from mambaboot.engines import child
+    from mambaboot import child
 
     reply = child.run(WORKER, {"op": "read-lock", "lock": str(path)},
                       what="The lockfile reader", doing=" while reading the lockfile")

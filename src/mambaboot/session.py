@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot import __version__, activation, condaenv, lockfile, testhooks
+from mambaboot import __version__, activation, child, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
-from mambaboot.engines import DEFAULT_ENGINE, child, get_engine
+from mambaboot.engines import DEFAULT_ENGINE, get_engine
 from mambaboot.engines.rattler import WORKER
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (

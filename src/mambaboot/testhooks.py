@@ -8,9 +8,9 @@ point.
 
 The code never calls a hook itself: it emits progress events, and the stages
 are read off them (``STAGES``) in two places only: the engine child's event
-writer (``engines.child.Events``) and the progress relay ``session.create``
+writer (``child.Events``) and the progress relay ``session.create``
 wraps around its callback. An event from the child has run its hook there
-already (the relay in ``engines.child.run`` marks it ``passed``), so a stage
+already (the relay in ``child.run`` marks it ``passed``), so a stage
 fires once, in the process that reached it. Each stage fires once per process.
 
 The exception is ``startup`` (``cli.main`` before the parser is built): no

@@ -139,6 +139,6 @@ def test_an_event_a_child_relayed_does_not_fire_again_here(
     monkeypatch.setenv("MAMBABOOT_TEST_PAUSE_AT", "solve")
     monkeypatch.setenv("MAMBABOOT_TEST_PAUSE_FILE", str(tmp_path / "paused"))
     monkeypatch.setattr(testhooks, "_fired", set())
-    testhooks.passed("solve-start")  # what engines.child.run does for the child's events
+    testhooks.passed("solve-start")  # what child.run does for the child's events
     testhooks.on_event("solve-start")  # would wait for the marker's deletion otherwise
     assert not (tmp_path / "paused").exists()

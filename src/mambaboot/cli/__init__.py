@@ -64,7 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["create"] and not {"-h", "--help"} & set(args_list):
         # the engine worker starts now: its `import rattler` overlaps ours (child.prestart)
-        from mambaboot.engines.child import prestart
+        from mambaboot.child import prestart
         from mambaboot.engines.rattler import WORKER
 
         prestart(WORKER)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mambaboot.locations import Cache
 
 if TYPE_CHECKING:
-    from mambaboot.engines.child import Worker
+    from mambaboot.child import Worker
 from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 
@@ -42,7 +42,7 @@ class Engine(ABC):
                 worker: Worker | None = None) -> InstallOutcome:
         """Solve ``request`` and install it into ``prefix`` (which exists and is empty).
 
-        ``worker`` is a running rattler worker (``engines.child.Worker``) the
+        ``worker`` is a running rattler worker (``child.Worker``) the
         session started for this create: an engine that needs py-rattler asks
         it rather than starting its own process (the session asks the same
         worker for the lockfile afterwards).

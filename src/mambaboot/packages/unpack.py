@@ -27,7 +27,7 @@ relative, symlinked parents and hard links to outside refused).
 from __future__ import annotations
 
 if __name__ == "__main__":
-    from mambaboot.engines.child import die_with_parent
+    from mambaboot.child import die_with_parent
 
     die_with_parent()
     import rattler.package_streaming  # noqa: F401 - imported while the parent still fetches
@@ -107,7 +107,7 @@ class Unpacker:
     """
 
     def __init__(self, jobs: int, pkgs: Path) -> None:
-        from mambaboot.engines.child import Worker
+        from mambaboot.child import Worker
 
         self.pkgs = pkgs
         self.size = max(1, min(PROCESSES, jobs))
@@ -162,7 +162,7 @@ class Unpacker:
             self.idle.put(worker)
 
     def _replace(self, worker: Any) -> Any:
-        from mambaboot.engines.child import Worker
+        from mambaboot.child import Worker
 
         fresh = Worker(MODULE, what="The package unpacker")
         with self.lock:
@@ -252,6 +252,6 @@ def _serve_unpack(request: dict[str, Any], _emit: Any) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from mambaboot.engines.child import serve
+    from mambaboot.child import serve
 
     serve({"unpack": _serve_unpack})

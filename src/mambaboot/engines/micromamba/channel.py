@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mambaboot.engines import child
+from mambaboot import child
 from mambaboot.engines.micromamba.binary import (
     BinaryInfo,
     binary_path,
@@ -53,7 +53,7 @@ def member_name(subdir: str) -> str:
 
 
 def run_fetch_worker(request: dict[str, Any]) -> dict[str, Any]:
-    """Run one worker operation in a child process (``engines.child``); return its reply."""
+    """Run one worker operation in a child process (``child``); return its reply."""
     return child.run("mambaboot.engines.micromamba.fetch_worker", request,
                      what="The channel reader", timeout=900, timeout_message=(
                          "Reading the channels for micromamba took over 15 minutes; check the "

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from mambaboot.activation.cleanenv import scrubbed_environ
+from mambaboot.child import Worker
 from mambaboot.engines.base import Engine, InstallOutcome
-from mambaboot.engines.child import Worker
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, BinaryInfo
 from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.errors import EngineError, UsageError

@@ -9,14 +9,14 @@ proxies and sha256 check) in between:
   the channels, first channel that has it wins; reply with its URL and sha256.
 * ``extract``: read one member (``bin/micromamba``) out of a verified archive.
 
-The protocol is ``engines.child``'s; every failure here is a channel that
+The protocol is ``child``'s; every failure here is a channel that
 cannot be read (``classify``).
 """
 
 from __future__ import annotations
 
 if __name__ == "__main__":
-    from mambaboot.engines.child import die_with_parent
+    from mambaboot.child import die_with_parent
 
     die_with_parent()  # before importing rattler (see there)
 
@@ -26,7 +26,7 @@ from typing import Any, Literal
 import rattler
 from rattler.package_streaming import PackageArchive
 
-from mambaboot.engines.child import Events, condense, serve
+from mambaboot.child import Events, condense, serve
 from mambaboot.errors import ChannelError, MambabootError
 
 CacheAction = Literal["cache-or-fetch", "use-cache-only", "force-cache-only", "no-cache"]

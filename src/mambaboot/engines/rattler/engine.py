@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mambaboot.engines import child
+from mambaboot import child
 from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.engines.rattler import WORKER
 from mambaboot.locations import Cache
@@ -47,7 +47,7 @@ class RattlerEngine(Engine):
 
 def run_worker(payload: dict[str, Any], progress: ProgressCallback,
                worker: child.Worker | None = None) -> InstallOutcome:
-    """One worker operation (``engines.child`` protocol), in ``worker`` or a new process."""
+    """One worker operation (``child`` protocol), in ``worker`` or a new process."""
     advice = "nothing usable was left behind, run the same command again"
     if worker is not None:
         reply = worker.call(payload, progress, doing=" while installing", advice=advice)

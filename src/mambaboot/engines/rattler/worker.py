@@ -4,7 +4,7 @@ py-rattler is native code and has been seen to segfault on a fresh cache, so
 it runs here, not in the CLI's process: a crash becomes an exit status the
 parent can explain, and the ``creating`` marker makes the leftovers harmless.
 The protocol (one JSON request, JSON-lines events ending in ``done`` or
-``error``) is ``engines.child``'s; what is rattler's own is here: the
+``error``) is ``child``'s; what is rattler's own is here: the
 operations, and how rattler's exceptions become our errors (``classify``).
 """
 
@@ -12,7 +12,7 @@ operations, and how rattler's exceptions become our errors (``classify``).
 from __future__ import annotations
 
 if __name__ == "__main__":
-    from mambaboot.engines.child import die_with_parent
+    from mambaboot.child import die_with_parent
 
     die_with_parent()
 
@@ -30,7 +30,7 @@ from rattler.exceptions import (
     SolverError,
 )
 
-from mambaboot.engines.child import Events, condense, serve
+from mambaboot.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
 from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError

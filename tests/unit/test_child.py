@@ -1,4 +1,4 @@
-"""engines.child: the one JSON-lines protocol, with a tiny child instead of rattler."""
+"""child: the one JSON-lines protocol, with a tiny child instead of rattler."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from mambaboot.engines import child
+from mambaboot import child
 from mambaboot.errors import ChannelError, EngineError, HashMismatchError
 
 CHILD = '''
 import os, signal, sys, time
-from mambaboot.engines.child import die_with_parent
+from mambaboot.child import die_with_parent
 die_with_parent()
-from mambaboot.engines.child import serve
+from mambaboot.child import serve
 from mambaboot.errors import ChannelError, HashMismatchError
 
 def done(req, emit):

@@ -1,4 +1,4 @@
-"""One JSON-lines protocol for the engine's child processes (both workers).
+"""One JSON-lines protocol for our child processes (both engine workers, the unpackers).
 
 py-rattler is native code and has been seen to segfault on a fresh cache, so
 whatever calls it runs in a child process (``engines.rattler.worker``,

@@ -179,6 +179,18 @@ def test_offline_uses_a_local_channel_directly(sandbox: Sandbox, demo_channel: P
     assert sandbox.run("verify", "again").returncode == 0
 
 
+def test_offline_with_an_uncached_remote_channel_says_so(
+        sandbox: Sandbox, demo_channel: Path, channel_server, tmp_path: Path) -> None:
+    server = channel_server(demo_channel)
+    proc = sandbox.run("create", "x", "--no-managers", "-c", server.url, "--offline",
+                       "--cache", str(tmp_path / "empty"))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        "mambaboot: --offline, but a channel's package index is not in the cache; run the "
+        "same command once without --offline (a local directory channel needs no cache).")
+    assert not server.faults.requests and not (sandbox.root / "x").exists()
+
+
 def test_offline_solve_uses_cached_repodata(sandbox: Sandbox, demo_channel: Path,
                                             channel_server) -> None:
     server = channel_server(demo_channel)

@@ -136,10 +136,19 @@ async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     emit("solve-start", specs=req["specs"])
-    records = await rattler.solve(
-        sources=req["channels"], specs=req["specs"], gateway=gateway,
-        virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
-    )
+    try:
+        records = await rattler.solve(
+            sources=req["channels"], specs=req["specs"], gateway=gateway,
+            virtual_packages=rattler.VirtualPackage.detect(), channel_relations="disabled",
+        )
+    except (GatewayError, FetchRepoDataError) as exc:
+        if not req.get("offline"):
+            raise
+        # the network advice of `classify` would be wrong here: the user said no network
+        raise ChannelError(
+            "--offline, but a channel's package index is not in the cache; run the same "
+            "command once without --offline (a local directory channel needs no cache).",
+            details=condense(str(exc))) from None
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
     local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),

@@ -24,6 +24,8 @@ MANIFEST = "env.json"
 CREATING = "creating"
 LOCKFILE = "lock.yml"
 ACTIVATION = "activation.json"
+#: ``.NAME.mambaboot-parked`` beside the prefix: where the micromamba engine parks ``.mambaboot``.
+PARKED = ".{}.mambaboot-parked"
 
 
 
@@ -66,7 +68,7 @@ class Prefix(namedtuple("_Prefix", "path")):
     def parked_meta(self) -> Path:
         """Where the micromamba engine parks ``.mambaboot`` while micromamba runs
         (it refuses a non-empty folder that is not yet a conda prefix)."""
-        return self.path.parent / f".{self.path.name}.mambaboot-parked"
+        return self.path.parent / PARKED.format(self.path.name)
 
     @property
     def conda_meta(self) -> Path:
@@ -180,7 +182,7 @@ def _made_by_parked_create(root: str) -> bool:
     a stray parked marker fails the last test and is never deleted.
     """
     parent, name = os.path.split(root)
-    parked = os.path.join(parent, f".{name}.mambaboot-parked")
+    parked = os.path.join(parent, PARKED.format(name))
     if is_link(parked) or not _is_plain_file(os.path.join(parked, CREATING)):
         return False
     if os.path.lexists(os.path.join(root, META_DIR)):

@@ -143,10 +143,10 @@ def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
     """Unpack and check each archive in staging, then publish it in the cache (in order)."""
     staging = pkgs / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
-    jobs = {want.name: Job(archive, staging / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}",
-                           want.file_name, want.sha256, limits.budget(archive.stat().st_size),
-                           limits.max_members)
-            for want, archive in unpack}
+    jobs = [Job(archive, staging / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}",
+                want.file_name, want.sha256, limits.budget(archive.stat().st_size),
+                limits.max_members)
+            for want, archive in unpack]
     wanted = {want.file_name: want for want, _archive in unpack}
     checked: dict[str, Contents] = {}
 
@@ -156,7 +156,7 @@ def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
         checked[want.name] = contents
         progress("checked", {"name": want.name})
 
-    unpacker.run(list(jobs.values()), publish)
+    unpacker.run(jobs, publish)
     return [checked[want.name] for want, _archive in unpack]
 
 

@@ -263,61 +263,110 @@ class Tree:
     links: dict[str, str]          # symlink name -> target
     names: list[str]               # every name (files, links, folders)
     sizes: dict[str, int]          # regular file name -> size
-    fingerprint: str               # of name, type, mode, size, mtime of each file and link
 
 
-def walk_tree(folder: Path, label: str, *, strict: bool = True) -> Tree:
-    """lstat every entry once: symlinks, names, file sizes and a fingerprint of what is there.
-
-    The fingerprint (name, type, mode, size, mtime of every file and link)
-    is how a later create notices a cached file edited through a hard link
-    from an environment without hashing every file again. ``strict=False``
-    only takes that fingerprint (a cached tree whose stamp it must match: the
-    rules were applied when the stamp was written), skipping the per-name
-    checks; both ways produce the same fingerprint, from this one loop.
-    """
+def walk_tree(folder: Path, label: str) -> Tree:
+    """lstat every entry once, refusing bad names, modes and special files on the way."""
     links: dict[str, str] = {}
     names: list[str] = []
     sizes: dict[str, int] = {}
-    seen: list[str] = []
     stack = [("", str(folder))]
     while stack:
         rel, path = stack.pop()
         with os.scandir(path) as it:
             for entry in it:
                 sub = rel + entry.name
-                if strict and (_CONTROL.search(entry.name) or "\\" in entry.name):
+                if _CONTROL.search(entry.name) or "\\" in entry.name:
                     raise refuse(label, f"the name {sub!r} contains a control character or a "
                                         "backslash")
-                if strict and not _utf8(entry.name):
+                if not _utf8(entry.name):
                     raise refuse(label, f"the name {sub!r} is not valid UTF-8 (conda paths are "
                                         "UTF-8 text)")
                 names.append(sub)
-                if sub in NOT_FINGERPRINTED:
-                    continue
                 st = entry.stat(follow_symlinks=False)
                 mode = st.st_mode
                 if stat.S_ISLNK(mode):
-                    links[sub] = target = os.readlink(entry.path)
-                    seen.append(f"{sub}\0l\0{target}")
+                    links[sub] = os.readlink(entry.path)
                 elif stat.S_ISDIR(mode):
-                    if strict and _bad_mode(mode):
+                    if _bad_mode(mode):
                         raise refuse(label, f"its folder {sub} has mode {stat.filemode(mode)} "
                                             "(setuid, setgid, sticky or world-writable)")
                     stack.append((sub + "/", entry.path))
                 elif stat.S_ISREG(mode):
-                    if strict and _bad_mode(mode):
+                    if _bad_mode(mode):
                         raise refuse(label, f"{sub} has mode {stat.filemode(mode)} "
                                             "(setuid, setgid, sticky or world-writable)")
                     sizes[sub] = st.st_size
-                    seen.append(f"{sub}\0f\0{mode}\0{st.st_size}\0{st.st_mtime_ns}")
-                elif strict:
-                    raise refuse(label, f"{sub} in its cached copy is a device or special file")
                 else:
-                    seen.append(f"{sub}\0?\0{mode}")  # never matches a vetted tree's
+                    raise refuse(label, f"{sub} in its cached copy is a device or special file")
+    return Tree(links, names, sizes)
+
+
+def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
+    """Type, mode, size and mtime (or link target) of what the engine links, as one digest.
+
+    What the engine reads is ``entries`` (the listed paths) plus ``info/``:
+    those and every folder above them are lstat-ed by name, ``info/`` is
+    walked (a file added there, such as a link.json, changes what the engine
+    does). A file added elsewhere is never linked, so it is not looked for:
+    this is one ``lstat`` per listed path and folder and no directory reads
+    outside ``info/``, which keeps a warm create's check cheap. The
+    same function fingerprints a fresh tree (after ``check_listed``: it holds
+    exactly its entries) and a cached one, so the two can never disagree on
+    how it is computed. An in-place edit through an environment's hard link
+    changes the shared inode's mtime, so it changes this digest.
+    """
+    base = os.fspath(folder)
+    seen: list[str] = []
+    parents: set[str] = set()
+    for name in dict.fromkeys(entries):
+        if not name.startswith("info/"):
+            seen.append(_note(name, f"{base}/{name}"))
+            parents.add(name.rpartition("/")[0])
+    # every folder above a listed path too: one swapped for a symlink would
+    # redirect the engine's reads while each file's lstat looked the same
+    folders: set[str] = set()
+    for parent in parents:
+        folder_name = parent
+        while folder_name and folder_name not in folders:
+            folders.add(folder_name)
+            folder_name = folder_name.rpartition("/")[0]
+    seen += [_note(f"{name}/", f"{base}/{name}") for name in folders]
+    stack = ["info"]
+    while stack:
+        rel = stack.pop()
+        try:
+            it = os.scandir(f"{base}/{rel}")
+        except OSError:
+            seen.append(f"{rel}\0-")
+            continue
+        with it:
+            for entry in it:
+                sub = f"{rel}/{entry.name}"
+                if sub in NOT_FINGERPRINTED:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(sub)
+                else:
+                    seen.append(_note(sub, entry.path))
     seen.sort()
-    digest = hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape"))
-    return Tree(links, names, sizes, digest.hexdigest())
+    return hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _note(name: str, path: str) -> str:
+    """One entry's line of a fingerprint (a missing one has its own, never a vetted one's)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return f"{name}\0-"
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return f"{name}\0l\0{os.readlink(path)}"
+    if stat.S_ISREG(mode):
+        return f"{name}\0f\0{mode}\0{st.st_size}\0{st.st_mtime_ns}"
+    if stat.S_ISDIR(mode):
+        return f"{name}\0d"
+    return f"{name}\0?\0{mode}"
 
 
 def _utf8(name: str) -> bool:
@@ -360,7 +409,7 @@ def check_extracted(folder: Path, label: str, *, budget: int | None = None,
     check_below(label, tree.links, [*tree.names, *entries])
     check_listed(label, tree, declared)
     payload = {p: t for p, t in tree.links.items() if not p.startswith("info/")}
-    return Contents(label, entries, payload, is_python, points, tree.fingerprint)
+    return Contents(label, entries, payload, is_python, points, fingerprint(folder, entries))
 
 
 def check_listed(label: str, tree: Tree, declared: Mapping[str, tuple[str, int | None]]) -> None:

@@ -86,25 +86,31 @@ def check_transaction(packages: list[Contents], layout: Layout | None = None) ->
     links: dict[str, str] = {}
     owners: dict[str, str] = {}
     placed: list[tuple[Contents, list[str]]] = []
-    shippers: dict[str, list[str]] = {}
+    first: dict[str, str] = {}  # path -> the first package shipping it
+    shippers: dict[str, list[str]] = {}  # only paths shipped more than once
     for pkg in packages:
         entries, pkg_links = layout.installed(pkg)
-        entries = [_as_on_disk(e) for e in entries]
-        pkg_links = {_as_on_disk(k): _as_on_disk(t) for k, t in pkg_links.items()}
+        if CASE_INSENSITIVE:
+            entries = [_as_on_disk(e) for e in entries]
+            pkg_links = {_as_on_disk(k): _as_on_disk(t) for k, t in pkg_links.items()}
+        bad = next((p for p in entries if p.split("/", 1)[0] in RESERVED_TOP), None)
+        if bad is not None:
+            raise refuse(pkg.label, f"it ships {bad}, a path mambaboot keeps for itself in "
+                                    "every environment")
+        label = pkg.label
         for path in entries:
-            if path.split("/", 1)[0] in RESERVED_TOP:
-                raise refuse(pkg.label, f"it ships {path}, a path mambaboot keeps for itself in "
-                                        "every environment")
-            shippers.setdefault(path, []).append(pkg.label)
+            if path in first:
+                shippers.setdefault(path, [first[path]]).append(label)
+            else:
+                first[path] = label
         for path, target in pkg_links.items():
-            links[path], owners[path] = target, pkg.label
+            links[path], owners[path] = target, label
         placed.append((pkg, entries))
     if links:
         check_targets(links, owners)
         for pkg, entries in placed:
             check_below(pkg.label, links, entries, owners)
-    return [Clobber(path, tuple(labels)) for path, labels in sorted(shippers.items())
-            if len(labels) > 1]
+    return [Clobber(path, tuple(labels)) for path, labels in sorted(shippers.items())]
 
 
 def scan_prefix(prefix: Path) -> None:

@@ -12,8 +12,9 @@ each package: what is checked is the tree the engine links from.
   links, metadata, and that it is exactly what its paths.json lists) and only
   then moved into the cache with rattler's cache lock. rattler then links
   from that tree.
-* A package already in the cache: its tree's fingerprint (name, mode, size,
-  mtime of every file) must match the one taken when it was vetted; a tree
+* A package already in the cache: its tree's fingerprint (mode, size, mtime
+  of every listed file, the target of every listed link, everything in
+  ``info/``) must match the one taken when it was vetted; a tree
   edited through a hard link from some environment is unpacked afresh from the
   archive instead of poisoning a new environment. A tree we never vetted (made
   by another tool) is checked and every file hashed against its paths.json once.
@@ -47,8 +48,8 @@ from mambaboot.packages.rules import (
     check_extracted,
     check_identity,
     check_path,
+    fingerprint,
     refuse,
-    walk_tree,
 )
 from mambaboot.packages.transaction import Layout, check_transaction
 from mambaboot.packages.unpack import Job, Unpacker
@@ -56,8 +57,9 @@ from mambaboot.packages.unpack import Job, Unpacker
 #: Marks "no archive given for this record" in ``known`` (None means "cached copy is fine").
 _UNKNOWN = object()
 #: Bump whenever the rules change, so every cached package is vetted again
-#: (3: trees must match their paths.json; stamps carry the checked contents).
-CHECKER_VERSION = 3
+#: (3: trees must match their paths.json; stamps carry the checked contents;
+#: 4: the fingerprint covers the listed paths and info/, not every name).
+CHECKER_VERSION = 4
 STAMP_DIR = ".mambaboot-vetted"
 STAGING_DIR = ".mambaboot-staging"
 #: What rattler 0.28 writes into ``NAME-VERSION-BUILD.lock``: a big-endian
@@ -82,18 +84,17 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
     local: dict[str, Path] = {}
     unpack: list[tuple[Wanted, Path]] = []
     fetch: list[Wanted] = []
-    for record in records:
-        want = _wanted(record)
+    wanted = [_wanted(record) for record in records]
+    for want in wanted:
         given = (known or {}).get(want.name, _UNKNOWN)
         if isinstance(given, Path):
             unpack.append((want, given))
             continue
-        if rattler_cached_sha256(pkgs, want.dist) == want.sha256:
-            cached = _check_cached(pkgs, want)
-            if cached is not None:
-                contents.append(cached)
-                progress("checked", {"name": want.name})
-                continue
+        cached = _check_cached(pkgs, want)
+        if cached is not None:
+            contents.append(cached)
+            progress("checked", {"name": want.name})
+            continue
         fetch.append(want)  # not cached, or its cached tree was changed since it was vetted
     if fetch or unpack:
         # the unpackers start now: their imports overlap the downloads
@@ -106,8 +107,9 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
             contents += _unpack_all(unpack, pkgs, limits, unpacker, progress)
         local.update({want.name: archive for want, archive in unpack})
     clobbers = check_transaction(contents, _layout(records))
-    for record in records:  # what conda and mamba inside the env need to reuse the cache
-        record_for_conda(pkgs, _wanted(record).dist, str(record.url), record.to_json())
+    # what conda and mamba inside the env need to reuse the cache
+    record_for_conda(pkgs, [(want.dist, want.url, record.to_json())
+                            for want, record in zip(wanted, records, strict=True)])
     return local, clobbers
 
 
@@ -221,11 +223,14 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Non
 def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
     """The cached tree's contents, or None when it must be unpacked afresh.
 
-    A tree whose stamp matches is not checked again: its fingerprint (every
-    name, mode, size, mtime and link target) is the one it had when the rules
-    passed, so the contents recorded then are still what it holds. That keeps a
-    warm create at one ``lstat`` per cached file and no metadata parsing.
+    A tree whose stamp matches is not checked again: its fingerprint (mode,
+    size, mtime or link target of every listed path and of ``info/``) is the one
+    it had when the rules passed, so the contents recorded then are still what
+    the engine will link. That keeps a warm create at one ``lstat`` per listed
+    file, no directory reads and no metadata parsing.
     """
+    if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # not cached (the common case)
+        return None
     folder = pkgs / want.dist
     with _cache_entry_lock(pkgs / f"{want.dist}.lock"):
         if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # changed under us
@@ -246,7 +251,7 @@ def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
 def _unchanged(folder: Path, stamp: Contents) -> bool:
     """Is the tree still the one vetted? (edited since: the verified archive decides)"""
     try:
-        return walk_tree(folder, stamp.label, strict=False).fingerprint == stamp.fingerprint
+        return fingerprint(folder, stamp.entries) == stamp.fingerprint
     except OSError:
         return False
 

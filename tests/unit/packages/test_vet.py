@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -72,10 +73,49 @@ def test_cached_tree_made_unsafe_is_unpacked_afresh(tmp_path: Path) -> None:
     archive = build(tmp_path / "channel")
     pkgs = tmp_path / "pkgs"
     guard.vet([record(archive)], pkgs)
-    (pkgs / "tool-1.0-h0_0" / "lib" / "out").symlink_to("../../../outside")
+    listed = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    listed.unlink()
+    listed.symlink_to("../../../outside")
     local, _ = guard.vet([record(archive)], pkgs)
     assert local == {"tool": pkgs / archive.name}
-    assert not (pkgs / "tool-1.0-h0_0" / "lib" / "out").is_symlink()
+    assert not listed.is_symlink()
+
+
+def test_cached_tree_with_a_listed_folder_swapped_for_a_symlink_is_unpacked_afresh(
+        tmp_path: Path) -> None:
+    """Every file's lstat looks the same through the symlinked folder (a copy with its
+    times kept): the folder's own lstat is what tells."""
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    lib = pkgs / "tool-1.0-h0_0" / "lib"
+    shutil.copytree(lib, tmp_path / "elsewhere", symlinks=True, copy_function=shutil.copy2)
+    shutil.rmtree(lib)
+    lib.symlink_to(tmp_path / "elsewhere")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert lib.is_dir() and not lib.is_symlink()
+
+
+def test_file_added_to_a_cached_tree_is_not_linked_so_not_looked_for(tmp_path: Path) -> None:
+    """The engine links what paths.json lists: an extra file in the cached tree never
+    reaches an environment, and the warm check stays one lstat per listed path."""
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    (pkgs / "tool-1.0-h0_0" / "lib" / "extra").symlink_to("../../../outside")
+    assert guard.vet([record(archive)], pkgs) == ({}, [])  # the vetted tree is reused
+
+
+def test_file_added_to_a_cached_info_folder_is_noticed(tmp_path: Path) -> None:
+    """info/ is read by the engine (link.json, has_prefix ...): anything new there counts."""
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    (pkgs / "tool-1.0-h0_0" / "info" / "has_prefix").write_text("/old lib/tool.txt\n")
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name}
+    assert not (pkgs / "tool-1.0-h0_0" / "info" / "has_prefix").exists()
 
 
 def test_tree_never_vetted_is_hashed_against_paths_json(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from typing import IO, Any, NoReturn
 
 from mambaboot import testhooks
 from mambaboot.errors import EngineError, MambabootError, from_json
-from mambaboot.results import ProgressCallback, no_progress
+from mambaboot.events import ProgressCallback, no_progress
 
 #: Lines of a reason (solver report, stderr) kept in an error's details.
 MAX_DETAIL_LINES = 12

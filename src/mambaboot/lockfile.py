@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from mambaboot.engines.rattler import WORKER
 from mambaboot.errors import MambabootError, UsageError
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.packages.fetch import Wanted
-from mambaboot.results import LockResult, ProgressCallback, no_progress
+from mambaboot.results import LockResult
 
 if TYPE_CHECKING:
     from mambaboot.child import Worker

@@ -34,8 +34,8 @@ import httpx
 
 from mambaboot import __version__
 from mambaboot.errors import ChecksumError, DownloadError
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, path_of_file_url
-from mambaboot.results import ProgressCallback, no_progress
 
 T = TypeVar("T")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

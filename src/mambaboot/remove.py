@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mambaboot.envlock import env_lock
 from mambaboot.errors import MambabootError, NotAnEnvironmentError
+from mambaboot.events import ProgressCallback
 from mambaboot.fsutil import (
     crossing_mounts,
     is_link,
@@ -38,7 +39,7 @@ from mambaboot.fsutil import (
     walk,
 )
 from mambaboot.prefix import require_env
-from mambaboot.results import ProgressCallback, RemoveResult
+from mambaboot.results import RemoveResult
 from mambaboot.verify.checks import same_path
 
 TRASH_DIR = ".mambaboot-trash"

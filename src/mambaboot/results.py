@@ -8,10 +8,12 @@ lives in ``activation.run`` so that ``mambaboot run`` never imports this module)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# re-exported: they lived here first (library callers may import them from here)
+from mambaboot.events import ProgressCallback, no_progress  # noqa: F401
 
 
 def _plain(value: Any) -> Any:
@@ -23,14 +25,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     return value
 
-
-#: Receives ``(event, data)`` as an operation goes ("solve-start", "solved",
-#: "download-begin", "linked", "verify" ...); the CLI draws them, tests pause on them.
-ProgressCallback = Callable[[str, dict[str, Any]], None]
-
-
-def no_progress(_event: str, _data: dict[str, Any]) -> None:
-    """Default for library callers: nothing is printed by the library."""
 
 
 class JsonResult:

@@ -1,4 +1,4 @@
-"""create: engine -> scan -> conda files -> lockfile -> activation -> verify -> manifest.
+"""create: engine -> scan -> conda files -> activation -> verify and lockfile -> manifest.
 
 The ``creating`` marker is written before the engine touches the prefix and
 removed only after verification passed, so any crash, kill or Ctrl-C in
@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,13 @@ from mambaboot.errors import (
     UsageError,
     VerificationError,
 )
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import link_dir, remove_tree
 from mambaboot.locations import Cache
 from mambaboot.packages.transaction import scan_prefix
 from mambaboot.platforms import current_subdir, for_shell
 from mambaboot.prefix import Prefix, Status
-from mambaboot.results import CreateResult, ProgressCallback, no_progress
+from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
 from mambaboot.verify.checks import record_paths, smoke_checks
 
@@ -75,15 +77,19 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
                              command=f"mambaboot create {request.name}"
                                      + (" --from-lock" if request.lock else ""),
                              version=__version__)
-            # One step for every engine: the lock is read off conda-meta (what is installed)
-            progress("lockfile", {})
-            lockfile.write(prefix_path, channels, progress=progress, worker=worker)
             progress("finishing", {})
             link_dir(prefix.pkgs_link, cache.pkgs)
             _drop_cache_tag(prefix_path)
             activation.prepare(prefix_path, request.name, templates)
             progress("verify", {})
-            checks, python_version = smoke_checks(prefix, request.name)
+            # The smoke test (its own processes) runs while the worker writes the lock;
+            # leaving the pool waits for it, on failure too, before anything is removed.
+            with ThreadPoolExecutor(1) as pool:
+                smoke = pool.submit(smoke_checks, prefix, request.name)
+                # One step for every engine: the lock is read off conda-meta (what is installed)
+                progress("lockfile", {})
+                lockfile.write(prefix_path, channels, progress=progress, worker=worker)
+                checks, python_version = smoke.result()
             failed = [c for c in checks if not c.ok]
             if failed:
                 raise VerificationError(

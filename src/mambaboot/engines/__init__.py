@@ -7,9 +7,12 @@ a child process), so listing engines never loads native code.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from mambaboot.engines.base import Engine
 from mambaboot.errors import UsageError
+
+if TYPE_CHECKING:  # the rattler worker imports this package: it needs no engine classes
+    from mambaboot.engines.base import Engine
 
 ENGINES: dict[str, str] = {
     "rattler": "mambaboot.engines.rattler.engine:RattlerEngine",

@@ -16,7 +16,7 @@ from mambaboot.locations import Cache
 
 if TYPE_CHECKING:
     from mambaboot.child import Worker
-from mambaboot.results import ProgressCallback, no_progress
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 
 

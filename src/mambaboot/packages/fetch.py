@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,8 @@ from mambaboot.errors import (
     MambabootError,
     MissingPackagesError,
 )
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, path_of_file_url
-from mambaboot.results import ProgressCallback, no_progress
 
 CHUNK = 1 << 20
 PARALLEL_DOWNLOADS = 6
@@ -87,7 +86,7 @@ def _mismatch(want: Wanted, actual: str, where: str,
 
 def _copy_verified(source: Path, want: Wanted, dest: Path, where: str,
                    against: str = "the lockfile") -> Path:
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    tmp = dest.with_name(f".{dest.name}.{os.urandom(16).hex()}.part")
     algorithm, expected = want.check
     digest = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     try:

@@ -38,10 +38,12 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 from mambaboot.errors import EngineError, UnsafePackageError
 from mambaboot.fsutil import discard_tree
@@ -120,6 +122,9 @@ class Unpacker:
 
     def run(self, jobs: Sequence[Job], done: Callable[[Job, Contents], None]) -> None:
         """Unpack every job; ``done(job, contents)`` runs in this thread as each one ends."""
+        # imported here: a warm create unpacks nothing and need not load it
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         with ThreadPoolExecutor(self.size) as pool:
             pending: dict[Future[Contents], Job] = {pool.submit(self._one, j): j for j in jobs}
             seen = (_usage(self.pkgs), time.monotonic())

@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -145,7 +144,7 @@ def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
     """Unpack and check each archive in staging, then publish it in the cache (in order)."""
     staging = pkgs / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(archive, staging / f"{os.getpid()}-{uuid.uuid4().hex[:12]}-{want.dist}",
+    jobs = [Job(archive, staging / f"{os.getpid()}-{os.urandom(6).hex()}-{want.dist}",
                 want.file_name, want.sha256, limits.budget(archive.stat().st_size),
                 limits.max_members)
             for want, archive in unpack]

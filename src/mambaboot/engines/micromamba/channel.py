@@ -29,6 +29,7 @@ from mambaboot.engines.micromamba.binary import (
     write_origin,
 )
 from mambaboot.errors import ChecksumError, EngineError, MissingBinaryError
+from mambaboot.events import ProgressCallback
 from mambaboot.fsutil import sha256_file
 from mambaboot.locations import Cache
 from mambaboot.net import (
@@ -37,7 +38,6 @@ from mambaboot.net import (
     make_client,
     normalize_digest,
 )
-from mambaboot.results import ProgressCallback
 
 #: Both spellings: create takes --micromamba-source, "micromamba fetch" takes --source.
 RELEASE_HINT = "--micromamba-source release (--source release with 'mambaboot micromamba fetch')"

@@ -36,9 +36,9 @@ from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, BinaryInfo
 from mambaboot.engines.micromamba.obtain import ensure
 from mambaboot.errors import EngineError, UsageError
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.locations import Cache
 from mambaboot.prefix import META_DIR, Prefix
-from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
 
 TAIL_LINES = 15

@@ -25,8 +25,8 @@ from mambaboot.engines.micromamba.binary import (
     write_origin,
 )
 from mambaboot.errors import ChecksumError, MambabootError, UsageError
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.locations import Cache
-from mambaboot.results import ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from mambaboot.net import HttpSettings

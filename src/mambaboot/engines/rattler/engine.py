@@ -6,26 +6,15 @@ crash in the engine cannot take the CLI (and its clean-up) down with it.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from mambaboot import child
 from mambaboot.engines.base import Engine, InstallOutcome
 from mambaboot.engines.rattler import WORKER
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.locations import Cache
-from mambaboot.results import ProgressCallback, no_progress
 from mambaboot.spec import CreateRequest
-
-
-@lru_cache(maxsize=1)
-def rattler_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("py-rattler")
-    except PackageNotFoundError:  # pragma: no cover - a broken install
-        return "unknown"
 
 
 class RattlerEngine(Engine):

@@ -32,7 +32,6 @@ from rattler.exceptions import (
 
 from mambaboot.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
-from mambaboot.engines.rattler.engine import rattler_version
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
 from mambaboot.packages import explicit
 from mambaboot.packages.fetch import ensure_archives
@@ -222,7 +221,7 @@ def _limits(req: dict[str, Any]) -> Limits:
 def _finish(records: list[rattler.RepoDataRecord], channels: list[str],
             clobbers: list[Clobber]) -> dict[str, Any]:
     """The engine's reply: the records it installed (the session writes the lockfile)."""
-    return {"records": [record_summary(r) for r in records], "engine_version": rattler_version(),
+    return {"records": [record_summary(r) for r in records], "engine_version": rattler.__version__,
             "channels": channels, "clobbers": [{"path": c.path, "packages": list(c.packages)}
                                                for c in clobbers]}
 
@@ -286,7 +285,7 @@ async def vet_planned(req: dict[str, Any], emit: Events) -> dict[str, Any]:
                            limits=_limits(req), progress=emit.relay)
     if not req.get("allow_link_scripts"):
         _refuse_link_scripts(records, pkgs)
-    return {"records": [], "engine_version": rattler_version(), "channels": [],
+    return {"records": [], "engine_version": rattler.__version__, "channels": [],
             "clobbers": [{"path": c.path, "packages": list(c.packages)} for c in clobbers]}
 
 

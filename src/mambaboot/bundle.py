@@ -1,7 +1,8 @@
 """``bundle ENV OUT`` and ``create --from-bundle OUT``: rebuild with no network at all.
 
 A bundle is a folder (or one ``.tar`` of it) holding ``lock.yml``, every
-package archive under ``pkgs/`` and a small ``bundle.json``. Every archive is
+package archive under ``pkgs/``, every PyPI wheel under ``wheels/`` and a
+small ``bundle.json``. Every archive and wheel is
 verified against the lockfile's sha256 when the bundle is written *and* when it
 is used, so a bundle carried on a USB stick cannot smuggle in other bytes.
 """
@@ -22,6 +23,8 @@ from mambaboot.locations import Cache
 from mambaboot.results import BundleResult
 
 BUNDLE_MARKER = "bundle.json"
+#: Where a bundle keeps PyPI wheels, next to ``pkgs/``.
+WHEELS = "wheels"
 
 
 def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True) -> BundleResult:
@@ -55,9 +58,14 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     if pkgs.exists() and not pkgs.is_dir():
         raise UsageError(f"The package cache {pkgs} is a file, not a folder; move it away or "
                          "choose another folder with --cache.")
-    wanted = lockfile.read_wanted(lock)  # in the rattler worker: no rattler in this process
+    from mambaboot.pypi import fetch_wheels
+
+    # in the rattler worker: no rattler in this process
+    wanted, wheels = lockfile.read_wanted(lock)
     try:
         archives = ensure_archives(wanted, pkgs, need_archive=True)
+        # PyPI wheels: checked against the lock's sha256, kept next to the package cache
+        wheel_files = fetch_wheels(wheels, pkgs.parent / "wheels")
     except OSError as exc:  # a read-only cache that must fetch a missing archive, a full disk
         raise fs_error(exc, "package cache", pkgs) from exc
     as_tar = out.suffix == ".tar"
@@ -68,8 +76,11 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(lock, folder / "lock.yml")
         copy_into([a for a in archives.values() if a is not None], folder / "pkgs")
+        if wheel_files:
+            copy_into(wheel_files.values(), folder / WHEELS)
         (folder / BUNDLE_MARKER).write_text(json.dumps(
-            {"format": 1, "mambaboot_version": __version__, "packages": len(wanted)}) + "\n")
+            {"format": 1, "mambaboot_version": __version__, "packages": len(wanted),
+             "wheels": len(wheels)}) + "\n")
         if as_tar:
             tmp = out.with_name(out.name + ".part")
             with tarfile.open(tmp, "w") as tar:
@@ -79,7 +90,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     finally:
         if as_tar:
             shutil.rmtree(folder, ignore_errors=True)
-    return BundleResult(out, len(wanted))
+    return BundleResult(out, len(wanted) + len(wheels))
 
 
 @contextlib.contextmanager

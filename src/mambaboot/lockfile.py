@@ -26,6 +26,7 @@ from mambaboot.results import LockResult
 
 if TYPE_CHECKING:
     from mambaboot.child import Worker
+    from mambaboot.pypi import Wheel
 
 
 
@@ -38,23 +39,30 @@ def write(prefix: Path, channels: Sequence[str], *, export: str | None = None,
     when ``export="explicit"``, else None. ``worker``: a rattler worker that
     is already running (a create's), else one is started for this.
     """
-    from mambaboot import child
+    from mambaboot import child, pypi
 
     request = {"op": "write-lock", "prefix": str(prefix), "channels": list(channels),
                "export": export}
     if worker is not None:
-        return worker.call(request, progress, doing=" while writing the lockfile")
-    return child.run(WORKER, request, progress, what="The lockfile writer",
-                     doing=" while writing the lockfile")
+        reply = worker.call(request, progress, doing=" while writing the lockfile")
+    else:
+        reply = child.run(WORKER, request, progress, what="The lockfile writer",
+                          doing=" while writing the lockfile")
+    # the PyPI wheels mambaboot installed join the lock as pixi.lock writes them
+    wheels = pypi.recorded(prefix)
+    pypi.add_to_lock(prefix / ".mambaboot" / "lock.yml", wheels)
+    return {**reply, "pypi": len(wheels)}
 
 
-def read_wanted(path: Path) -> list[Wanted]:
-    """The archives a lockfile (ours or a pixi.lock) asks for on this platform."""
+def read_wanted(path: Path) -> tuple[list[Wanted], list[Wheel]]:
+    """The archives and PyPI wheels a lockfile (ours or a pixi.lock) asks for here."""
     from mambaboot import child
+    from mambaboot.pypi import Wheel
 
     reply = child.run(WORKER, {"op": "read-lock", "lock": str(path)},
                       what="The lockfile reader", doing=" while reading the lockfile")
-    return [Wanted(**w) for w in reply["wanted"]]
+    return ([Wanted(**w) for w in reply["wanted"]],
+            [Wheel.from_json(w) for w in reply.get("pypi") or []])
 
 
 # ``mambaboot lock``: refresh lock.yml from conda-meta, then export it.

@@ -50,6 +50,8 @@ class CreateResult(JsonResult):
     clobbers: tuple[dict[str, Any], ...] = ()
     #: what the request itself warned about (a plain-http channel, -c before the file's)
     warnings: tuple[str, ...] = ()
+    #: PyPI wheels installed after the conda packages (a pip: section or a lock's pypi:)
+    pypi_count: int = 0
 
     @property
     def lockfile(self) -> Path:

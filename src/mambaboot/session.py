@@ -15,12 +15,14 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mambaboot import __version__, activation, child, condaenv, lockfile, testhooks
 from mambaboot.activation.cleanenv import require_clean_shell
 from mambaboot.engines import DEFAULT_ENGINE, get_engine
+from mambaboot.engines.base import InstallOutcome
 from mambaboot.engines.rattler import WORKER
 from mambaboot.envlock import create_workspace, env_lock
 from mambaboot.errors import (
@@ -67,6 +69,7 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         _clear_target(prefix, progress)
         with _partial_prefix(prefix, worker):
             outcome = backend.install(request, prefix_path, cache, progress, worker)
+            pypi_count = _install_pypi(request, outcome, prefix, cache, progress)
             # The backstop for every engine: no symlink may point out of the prefix
             # (runs before the pkgs link to the cache, which is ours, exists).
             progress("scan", {})
@@ -111,7 +114,37 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
         engine_version=outcome.engine_version, channels=tuple(channels),
         specs=tuple(request.specs), seconds=round(time.monotonic() - started, 3),
         written=(prefix_path, cache.root, cache.pkgs), clobbers=tuple(clobbers),
+        pypi_count=pypi_count,
     )
+
+
+def _install_pypi(request: CreateRequest, outcome: InstallOutcome, prefix: Prefix, cache: Cache,
+                  progress: ProgressCallback) -> int:
+    """PyPI packages after the conda ones: a ``pip:`` section resolved, or a lock's wheels.
+
+    Returns how many were installed."""
+    if request.pypi is None and not outcome.pypi:
+        return 0
+    from mambaboot import pypi as pypi_mod
+    from mambaboot.bundle import WHEELS
+
+    python = prefix.python()
+    if not python.exists():
+        raise UsageError("PyPI packages need python in the environment, and it has none; add "
+                         "python to the dependencies.")
+    if request.pypi is not None:
+        section = request.pypi
+        if request.offline:
+            section = replace(section, options=(*section.options, "--offline"))
+        wheels = pypi_mod.resolve_install(prefix.path, python, section, cache.root, progress)
+    else:
+        wheels = [pypi_mod.Wheel.from_json(w) for w in outcome.pypi]
+        source = Path(request.bundle).parent / WHEELS if request.bundle else None
+        files = pypi_mod.fetch_wheels(wheels, cache.root / "wheels", source=source,
+                                      offline=request.offline, progress=progress)
+        pypi_mod.install_exact(python, wheels, files, cache.root, progress)
+    pypi_mod.record(prefix.path, wheels)
+    return len(wheels)
 
 
 def _with_test_hooks(progress: ProgressCallback) -> ProgressCallback:

@@ -15,9 +15,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from mambaboot.errors import ChannelError, UsageError
+
+if TYPE_CHECKING:
+    from mambaboot.pypi import PipSection
 
 DEFAULT_CHANNEL = "conda-forge"
 CHANNEL_ALIAS = "https://conda.anaconda.org"
@@ -112,6 +116,7 @@ class CreateRequest:
     lock: str | None = None                 # --from-lock FILE: install exactly this, no solve
     bundle: str | None = None               # --from-bundle: directory holding the archives
     environment: str | None = None          # --environment: which one of a multi-env lock
+    pypi: PipSection | None = None          # environment.yml's pip: section (uv, after conda)
     #: per-package unpack limits for packages.limits.Limits (--max-unpacked, --max-members)
     limits: Mapping[str, int] = field(default_factory=dict)
 
@@ -133,18 +138,16 @@ class CreateRequest:
         return specs
 
 
-# ``create --file environment.yml``: name, channels and dependencies.
-#
-# Decision: a ``pip:`` section is refused, not silently dropped and not
-# installed. PyPI packages installed after the fact would not be covered by the
-# lockfile's sha256 guarantees; the error says how to add them explicitly with
-# ``mambaboot run ENV -- python -m pip install ...`` after the create.
+# ``create --file environment.yml``: name, channels, dependencies and a ``pip:``
+# section. The ``pip:`` packages are installed by uv after the conda packages and
+# locked with URL and sha256 like the conda ones (``mambaboot.pypi``).
 
 @dataclass(frozen=True)
 class EnvFile:
     name: str | None
     channels: tuple[str, ...]
     dependencies: tuple[str, ...]
+    pip: PipSection | None = None
 
 
 def read_env_file(path: Path) -> EnvFile:
@@ -167,12 +170,15 @@ def read_env_file(path: Path) -> EnvFile:
         raise UsageError(f"{path} has no 'dependencies' list; add one (for example "
                          "'dependencies: [python=3.12]').")
     specs: list[str] = []
+    pip: PipSection | None = None
     for dep in deps:
-        if isinstance(dep, dict) and "pip" in dep:
-            raise UsageError(
-                f"{path} has a 'pip:' section, which mambaboot does not install (PyPI packages "
-                "are not covered by the lockfile); remove it and run 'mambaboot run ENV -- "
-                "python -m pip install ...' after the create.")
+        if isinstance(dep, dict) and "pip" in dep and len(dep) == 1:
+            from mambaboot.pypi import parse_pip_section
+
+            if pip is not None:
+                raise UsageError(f"{path} has two 'pip:' sections; merge them into one.")
+            pip = parse_pip_section(path, dep["pip"])
+            continue
         if not isinstance(dep, str | int | float):
             raise UsageError(f"{path} has a dependency that is not a string ({dep!r}); "
                              "write each as 'name' or 'name>=version'.")
@@ -184,7 +190,8 @@ def read_env_file(path: Path) -> EnvFile:
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise UsageError(f"{path} has a 'name' that is not a string; fix the file.")
-    return EnvFile(name, tuple(_relative_to(path.parent, c) for c in channels), tuple(specs))
+    return EnvFile(name, tuple(_relative_to(path.parent, c) for c in channels), tuple(specs),
+                   pip if pip is not None and pip.requirements else None)
 
 
 def _relative_to(folder: Path, channel: str) -> str:
@@ -241,8 +248,10 @@ def create_request(*, name: str | None = None, python: str | None = None,
     chosen = list(channels)
     override: tuple[str, ...] | None = None
     lock: str | None = None
+    pypi: PipSection | None = None
     if file is not None:
         envfile = read_env_file(Path(file))
+        pypi = envfile.pip
         name = envfile.name if name is None else name
         if chosen and envfile.channels:
             # never silently: -c comes first, the file's channels stay after it
@@ -265,7 +274,7 @@ def create_request(*, name: str | None = None, python: str | None = None,
         name=dirname, python=python, channels=normalized, extra=tuple(specs),
         managers=managers, pip=pip, offline=offline, allow_link_scripts=allow_link_scripts,
         specs_override=override, lock=lock, limits=dict(limits or {}),
-        environment=environment)
+        environment=environment, pypi=pypi)
     return request, tuple(warnings)
 
 

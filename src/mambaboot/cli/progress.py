@@ -286,6 +286,8 @@ _HANDLERS: dict[str, Callable[[ProgressView, dict[str, Any]], None]] = {
         "link", 0, note=f"post-link script of {data.get('name', '')}"),
     "install-done": lambda view, data: view.finish("link"),
     "origins": _simple("origins", "Recording the packages' origins in conda-meta"),
+    "pypi-start": _simple("pypi", "Installing PyPI packages (uv)"),
+    "pypi-done": lambda view, data: view.finish("pypi"),
     "lockfile": _simple("lockfile", "Writing the lockfile"),
     "scan": _simple("scan", "Checking the environment's links"),
     "finishing": _simple("finishing", "Linking the cache and writing activation scripts"),

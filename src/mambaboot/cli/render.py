@@ -142,7 +142,8 @@ def _create(result: Any, quiet: bool, _code: int, **_: Any) -> None:
     if quiet:
         return
     print(f"Created {result.prefix}")
-    print(f"  {result.package_count} packages, Python {result.python_version} "
+    pypi = f" + {result.pypi_count} from PyPI" if result.pypi_count else ""
+    print(f"  {result.package_count} packages{pypi}, Python {result.python_version} "
           f"(engine {result.engine} {result.engine_version}, {result.seconds:.1f} s)")
     print(f"  lockfile: {result.lockfile}")
     if result.package_cache is not None:

@@ -29,6 +29,8 @@ class InstallOutcome:
     channels: tuple[str, ...] = ()  # as recorded in the lockfile
     #: paths shipped by more than one package: {"path", "packages", "installed"}
     clobbers: list[dict[str, Any]] = field(default_factory=list)
+    #: a lock's PyPI wheels (``pypi.Wheel`` data), installed by the session after linking
+    pypi: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Engine(ABC):

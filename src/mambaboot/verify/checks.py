@@ -159,4 +159,23 @@ def verify_env(path: Path) -> VerifyReport:
     smoke, _ = smoke_checks(prefix)
     checks += smoke
     checks += file_checks(prefix.path, prefix.lockfile)
+    checks += pypi_checks(prefix.path)
     return VerifyReport(prefix.path, tuple(checks))
+
+
+def pypi_checks(prefix: Path) -> list[Check]:
+    """The PyPI wheels mambaboot installed: each at its version, each file as its RECORD says."""
+    from mambaboot import pypi
+    from mambaboot.errors import MambabootError
+
+    try:
+        wheels = pypi.recorded(prefix)
+    except MambabootError as exc:
+        return [Check("pypi", False, str(exc))]
+    if not wheels:
+        return []
+    problems = pypi.check_installed(prefix, wheels)
+    return [Check("pypi", not problems,
+                  "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)"
+                                             if len(problems) > 5 else "") if problems
+                  else f"{len(wheels)} PyPI packages intact (every file matches its RECORD hash)")]

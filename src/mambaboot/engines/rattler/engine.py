@@ -43,4 +43,5 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback,
     else:
         reply = child.run(WORKER, payload, progress, doing=" while installing", advice=advice)
     return InstallOutcome(reply["engine_version"], reply["records"],
-                          tuple(reply.get("channels", ())), reply.get("clobbers") or [])
+                          tuple(reply.get("channels", ())), reply.get("clobbers") or [],
+                          reply.get("pypi") or [])

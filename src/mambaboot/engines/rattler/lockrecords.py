@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import rattler
 
@@ -19,6 +20,7 @@ from mambaboot.fsutil import write_atomic
 from mambaboot.packages.explicit import channel_of_url, explicit_header
 from mambaboot.packages.fetch import Wanted
 from mambaboot.platforms import current_subdir
+from mambaboot.pypi import Wheel, check_locked
 
 #: The one environment of our lockfile (pixi's default name).
 ENV_NAME = "default"
@@ -26,12 +28,12 @@ ENV_NAME = "default"
 
 def read_lock(path: Path, subdir: str | None = None,
               warn: Callable[[str], None] | None = None, environment: str | None = None,
-              ) -> tuple[list[rattler.RepoDataRecord], list[str]]:
-    """Records for this platform and the channels, from our lockfile or a pixi.lock.
+              ) -> tuple[list[rattler.RepoDataRecord], list[str], list[dict[str, Any]]]:
+    """Records for this platform, the channels and the PyPI wheels (``pypi.Wheel`` data).
 
-    Nothing in the lock is left out silently: a lock with PyPI (or source)
-    packages for this platform is refused naming them, since only its conda
-    packages could be installed. ``environment`` picks one environment of a
+    Nothing in the lock is left out silently: PyPI entries that are not wheels
+    with a sha256, and conda source packages, are refused naming them, since
+    they cannot be installed exactly. ``environment`` picks one environment of a
     lock with several (a pixi workspace's ``test``, ``docs`` ...); without it
     such a lock installs ``default`` and ``warn`` names the others, as pixi does.
     """
@@ -69,32 +71,36 @@ def read_lock(path: Path, subdir: str | None = None,
             f"The lockfile {path} has no packages for {subdir} (it has: {have}); lock the "
             f"environment on {subdir} first.")
     records = env.conda_repodata_records_for_platform(platforms[subdir]) or []
-    _refuse_what_would_be_dropped(path, env, platforms[subdir], len(records))
+    pypi = _pypi_entries(path, env, platforms[subdir])
+    _refuse_source_packages(path, env, platforms[subdir], len(records) + len(pypi))
     missing = [r.file_name for r in records if not r.sha256]
     if missing:
         raise LockFormatError(f"The lockfile {path} has no sha256 for {missing[0]}; every "
                               "package must carry one, regenerate it with 'mambaboot lock'.")
     channels = [str(getattr(c, "url", c)) for c in (env.channels() or [])]
-    return records, channels
+    return records, channels, pypi
 
 
-def _refuse_what_would_be_dropped(path: Path, env: rattler.Environment,
-                                  platform: rattler.LockPlatform, conda: int) -> None:
-    """PyPI and source packages cannot be installed from the lock yet: say so, never drop them."""
-    pypi = env.pypi_packages_for_platform(platform) or []
-    if pypi:
-        names = ", ".join(sorted(str(p.name) for p in pypi)[:5])
-        more = f" and {len(pypi) - 5} more" if len(pypi) > 5 else ""
-        raise LockFormatError(
-            f"The lockfile {path} also lists {len(pypi)} PyPI package(s) ({names}{more}), which "
-            "mambaboot cannot install from a lockfile yet and will not drop silently; remove the "
-            "pypi entries and install them afterwards with 'mambaboot run ENV -- python -m pip "
-            "install ...'.")
+def _pypi_entries(path: Path, env: rattler.Environment,
+                  platform: rattler.LockPlatform) -> list[dict[str, Any]]:
+    """The PyPI packages, as ``pypi.Wheel`` data; each must be a wheel with a sha256."""
+    wheels = []
+    for package in env.pypi_packages_for_platform(platform) or []:
+        sha256 = package.hashes.sha256 if package.hashes is not None else None
+        wheels.append(Wheel(str(package.name), str(package.version), str(package.location),
+                            sha256.hex() if sha256 else "", tuple(package.requires_dist or ()),
+                            package.requires_python))
+    return [w.to_json() for w in check_locked(wheels, str(path))]
+
+
+def _refuse_source_packages(path: Path, env: rattler.Environment,
+                            platform: rattler.LockPlatform, known: int) -> None:
+    """Conda source packages cannot be installed exactly: say so, never drop them."""
     total = len(env.packages(platform) or [])
-    if total > conda:
+    if total > known:
         raise LockFormatError(
-            f"The lockfile {path} lists {total - conda} package(s) that are neither built conda "
-            "packages nor PyPI packages (conda source packages), which cannot be installed "
+            f"The lockfile {path} lists {total - known} package(s) that are neither built conda "
+            "packages nor PyPI wheels (conda source packages), which cannot be installed "
             "exactly; lock the environment with built packages only.")
 
 

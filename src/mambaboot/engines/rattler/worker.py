@@ -167,6 +167,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
             raise UsageError(f"The @EXPLICIT file {path} holds one environment; drop "
                              "--environment.")
         wanted = explicit.read_explicit(path)
+        pypi: list[dict[str, Any]] = []  # an @EXPLICIT file holds conda packages only
         if (weak := explicit.md5_only(path, wanted)) is not None:
             emit("warning", message=weak)
         archives = ensure_archives(wanted, pkgs, offline=bool(req.get("offline")),
@@ -174,7 +175,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
         records = await lockrecords.records_from_archives(wanted, archives)
         channels = sorted({explicit.channel_of_url(w.url) for w in wanted})
     else:
-        records, channels = lockrecords.read_lock(
+        records, channels, pypi = lockrecords.read_lock(
             path, warn=lambda message: emit("warning", message=message),
             environment=req.get("environment"))
         archives = ensure_archives(lockrecords.wanted_of(records), pkgs,
@@ -185,7 +186,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
                           progress=emit.relay)
     await _install(records, req, emit, local)
-    return _finish(records, channels, clobbers)
+    return {**_finish(records, channels, clobbers), "pypi": pypi}
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
@@ -243,9 +244,9 @@ async def write_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
 
 async def read_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     """The archives (name, file name, URL, sha256) a lockfile asks for on this platform."""
-    records, channels = lockrecords.read_lock(Path(req["lock"]))
+    records, channels, pypi = lockrecords.read_lock(Path(req["lock"]))
     return {"wanted": [dataclasses.asdict(w) for w in lockrecords.wanted_of(records)],
-            "channels": channels}
+            "channels": channels, "pypi": pypi}
 
 
 class PlannedRecord:

@@ -70,11 +70,16 @@ def read_wanted(path: Path) -> tuple[list[Wanted], list[Wheel]]:
 FORMATS = ("rattler", "explicit", "environment-yml")
 
 
-def environment_yml(name: str, channels: list[str], specs: list[str]) -> str:
-    """The requested specs as a conda environment.yml (not pinned: the lock is the pin)."""
+def environment_yml(name: str, channels: list[str], specs: list[str],
+                    pypi: Sequence[str] = ()) -> str:
+    """The requested specs as a conda environment.yml (not pinned: the lock is the pin),
+    with the PyPI packages as a ``pip:`` section (pinned: that is what was installed)."""
     import yaml
 
-    return yaml.safe_dump({"name": name, "channels": channels, "dependencies": specs},
+    deps: list[Any] = list(specs)
+    if pypi:
+        deps.append({"pip": list(pypi)})
+    return yaml.safe_dump({"name": name, "channels": channels, "dependencies": deps},
                           sort_keys=False)
 
 
@@ -98,10 +103,20 @@ def lock_env(env: Path, format: str = "rattler", output: Path | None = None) -> 
     reply = write(prefix.path, channels, export=format)
     count = int(reply["count"])
     text: str | None = reply.get("text")
+    from mambaboot.pypi import recorded, recorded_options
+
+    wheels = recorded(prefix.path)
     if format == "environment-yml":
         raw_specs = manifest.get("specs", [])
         text = environment_yml(str(manifest.get("name", prefix.name)), channels,
-                               [str(s) for s in raw_specs] if isinstance(raw_specs, list) else [])
+                               [str(s) for s in raw_specs] if isinstance(raw_specs, list) else [],
+                               [*(recorded_options(prefix.path) if wheels else []),
+                                *(f"{w.name}=={w.version}" for w in wheels)])
+    elif format == "explicit" and text is not None and wheels:
+        # @EXPLICIT holds conda packages only: the PyPI ones are named, never dropped silently
+        text += ("# PyPI packages (not installable from an @EXPLICIT file; use lock.yml):\n"
+                 + "".join(f"#   {w.name}=={w.version} {w.url} sha256:{w.sha256}\n"
+                           for w in wheels))
     elif format == "rattler" and output is not None:  # its export is lock.yml itself
         text = prefix.lockfile.read_text(encoding="utf-8")
     if text is not None and output is not None:

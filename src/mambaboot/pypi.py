@@ -2,12 +2,12 @@
 
 Two ways in, one record out:
 
-* ``environment.yml``'s ``pip:`` section (``resolve_install``): uv resolves
-  the requirements against the environment's own python, with every Python
-  distribution conda installed pinned as a constraint (so, like pip in a conda
-  env, conda's packages are kept, never replaced), into a PEP 751 lock; the
-  packages conda does not have are installed from it, wheels only, and
-  what uv installed is matched back to the exact wheel (URL and sha256).
+* ``environment.yml``'s ``pip:`` section (``resolve_install``): uv installs
+  the requirements into the environment's own python, wheels only, with every
+  Python distribution conda installed pinned as a constraint (so, like pip in
+  a conda env, conda's packages satisfy requirements, and they are never
+  replaced); what uv added is matched back to the exact wheel (URL and
+  sha256) through a pinned PEP 751 lock of just those packages.
 * a lock's ``pypi:`` entries (``install_exact``): no resolution. Each wheel is
   fetched by our own downloader (retries, sha256 checked before it is kept),
   from the bundle when there is one, and uv installs exactly those files,
@@ -54,6 +54,8 @@ INDEX_OPTIONS = {"--index-url": "--index-url", "-i": "--index-url",
 KEPT_UV_VARS = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX",
                 "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+#: uv's hint when a requirement has no usable wheel and building is off (--no-build)
+_SDIST_ONLY = re.compile(r"Wheels are required for `([^`]+)`")
 
 
 def normalize(name: str) -> str:
@@ -164,6 +166,12 @@ def _uv(args: Sequence[str], cache_root: Path, doing: str, *,
                           ) from None
     if proc.returncode != 0:
         detail = "\n".join(line for line in proc.stderr.strip().splitlines()[-12:])
+        sdists = sorted(set(_SDIST_ONLY.findall(proc.stderr)))
+        if sdists:
+            raise UsageError(
+                f"The PyPI package(s) {', '.join(sdists)} have no wheel for this environment "
+                "(only a source distribution, which would have to be built and cannot be "
+                "locked exactly); pin a version that has wheels or drop it.")
         raise PypiError(f"uv failed {doing}; see its reason below, fix the pip: section or "
                         "the index and try again.", details=detail)
     return proc.stdout
@@ -212,30 +220,39 @@ def _metadata(info: Path) -> dict[str, list[str]]:
 
 def resolve_install(prefix: Path, python: Path, section: PipSection, cache_root: Path,
                     progress: ProgressCallback = no_progress) -> list[Wheel]:
-    """Resolve ``section`` with conda's distributions pinned, install the rest, return them."""
+    """Install ``section`` with conda's distributions kept, return the wheels it added.
+
+    As pip does in a conda environment, what conda installed satisfies a
+    requirement; unlike pip, it can never be replaced: every conda-installed
+    distribution is a constraint at its version. What uv added is then looked
+    up once more, pinned and ``--no-deps``, for the exact wheel URL and sha256.
+    """
     progress("pypi-start", {"count": len(section.requirements)})
-    have = installed(prefix)
+    before = installed(prefix)
     with tempfile.TemporaryDirectory(prefix="mambaboot-pypi-") as tmp:
         constraints = Path(tmp) / "conda-installed.txt"
         constraints.write_text("".join(f"{name}=={version}\n"
-                                       for name, (version, _info) in sorted(have.items())),
+                                       for name, (version, _info) in sorted(before.items())),
                                encoding="utf-8")
-        lock = Path(tmp) / "pylock.toml"
-        _uv(["pip", "compile", "-", "--python", str(python), "--format", "pylock.toml",
-             "--no-build", "--constraints", str(constraints), "--output-file", str(lock),
-             "--quiet", *section.options],
-            cache_root, "to resolve the pip: section", stdin="\n".join(section.requirements))
-        planned = [p for p in _read_pylock(lock)
-                   if have.get(normalize(p["name"]), ("",))[0] != p["version"]]
-        if not planned:
+        wanted = Path(tmp) / "requirements.txt"
+        wanted.write_text("".join(f"{r}\n" for r in section.requirements), encoding="utf-8")
+        _uv(["pip", "install", "--python", str(python), "--no-build", "--link-mode", "copy",
+             "--constraints", str(constraints), "--quiet", "-r", str(wanted),
+             *section.options], cache_root, "to install the pip: section")
+        now = installed(prefix)
+        added = {name: version for name, (version, _info) in now.items()
+                 if before.get(name, ("",))[0] != version}
+        if not added:
             progress("pypi-done", {"count": 0})
             return []
-        wanted = Path(tmp) / "wanted.txt"
-        wanted.write_text("".join(_pinned_line(p) for p in planned), encoding="utf-8")
-        _uv(["pip", "install", "--python", str(python), "--no-deps", "--no-build",
-             "--require-hashes", "--link-mode", "copy", "--quiet", "-r", str(wanted),
-             *section.options], cache_root, "to install the pip: section")
-    now = installed(prefix)
+        pins = Path(tmp) / "added.txt"
+        pins.write_text("".join(f"{name}=={version}\n" for name, version in sorted(added.items())),
+                        encoding="utf-8")
+        lock = Path(tmp) / "pylock.toml"
+        _uv(["pip", "compile", str(pins), "--python", str(python), "--format", "pylock.toml",
+             "--no-build", "--no-deps", "--output-file", str(lock), "--quiet",
+             *section.options], cache_root, "to look up the installed wheels' URLs and sha256")
+        planned = _read_pylock(lock)
     wheels = [_installed_wheel(p, now) for p in planned]
     progress("pypi-done", {"count": len(wheels)})
     return wheels
@@ -260,11 +277,6 @@ def _read_pylock(path: Path) -> list[dict[str, Any]]:
                 "exactly); pin a version that has wheels or drop it.")
         out.append({"name": str(pkg["name"]), "version": str(pkg["version"]), "wheels": wheels})
     return out
-
-
-def _pinned_line(package: Mapping[str, Any]) -> str:
-    hashes = " ".join(f"--hash=sha256:{sha}" for _url, sha in package["wheels"])
-    return f"{package['name']}=={package['version']} {hashes}\n"
 
 
 def _installed_wheel(package: Mapping[str, Any], now: Mapping[str, tuple[str, Path]]) -> Wheel:
@@ -384,25 +396,37 @@ def install_exact(python: Path, wheels: Sequence[Wheel], files: Mapping[str, Pat
 # -- the record, the lock, verify ----------------------------------------------------------
 
 
-def record(prefix: Path, wheels: Sequence[Wheel]) -> None:
-    """``.mambaboot/pypi.json``: what the lockfile step and ``verify`` read."""
+def record(prefix: Path, wheels: Sequence[Wheel], options: Sequence[str] = ()) -> None:
+    """``.mambaboot/pypi.json``: what the lockfile step, exports and ``verify`` read
+    (``options``: the pip: section's index options, for an environment.yml export)."""
     path = prefix / ".mambaboot" / RECORD_FILE
     if not wheels:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps({"wheels": [w.to_json() for w in wheels]}, indent=1))
+    write_atomic(path, json.dumps({"wheels": [w.to_json() for w in wheels],
+                                   "options": list(options)}, indent=1))
 
 
 def recorded(prefix: Path) -> list[Wheel]:
+    return [Wheel.from_json(w) for w in _record_data(prefix).get("wheels", [])]
+
+
+def recorded_options(prefix: Path) -> list[str]:
+    """The index options the wheels were installed with, as pip: section lines."""
+    options = [str(o) for o in _record_data(prefix).get("options", [])]
+    return [f"{flag} {value}" for flag, value in zip(options[::2], options[1::2], strict=False)]
+
+
+def _record_data(prefix: Path) -> dict[str, Any]:
     try:
         data = json.loads((prefix / ".mambaboot" / RECORD_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return []
+        return {}
     except (OSError, ValueError) as exc:
         raise EngineError(f"{prefix / '.mambaboot' / RECORD_FILE} is unreadable ({exc}); "
                           "recreate the environment.") from None
-    return [Wheel.from_json(w) for w in data.get("wheels", [])]
+    return data if isinstance(data, dict) else {}
 
 
 def add_to_lock(lock: Path, wheels: Sequence[Wheel]) -> None:

@@ -86,7 +86,10 @@ def _pypi_entries(path: Path, env: rattler.Environment,
     """The PyPI packages, as ``pypi.Wheel`` data; each must be a wheel with a sha256."""
     wheels = []
     for package in env.pypi_packages_for_platform(platform) or []:
-        sha256 = package.hashes.sha256 if package.hashes is not None else None
+        try:
+            sha256 = package.hashes.sha256
+        except AttributeError:  # py-rattler 0.28: an entry with no hash has an empty wrapper
+            sha256 = None
         wheels.append(Wheel(str(package.name), str(package.version), str(package.location),
                             sha256.hex() if sha256 else "", tuple(package.requires_dist or ()),
                             package.requires_python))

@@ -1,4 +1,5 @@
-"""Reading a lock never drops what it cannot install: PyPI entries refused, other envs named."""
+"""Reading a lock never drops what it cannot install: inexact PyPI entries refused, other
+envs named."""
 
 from __future__ import annotations
 
@@ -41,13 +42,26 @@ def lock_with(tmp_path: Path, *, pypi: bool = False, envs: tuple[str, ...] = ("d
     return path
 
 
-def test_pypi_entries_are_refused_by_name_never_dropped(tmp_path: Path) -> None:
-    with pytest.raises(LockFormatError, match=r"1 PyPI package\(s\) \(requests\).*not drop"):
+def test_pypi_entries_without_a_sha256_are_refused_by_name_never_dropped(tmp_path: Path) -> None:
+    """rattler writes a pypi entry without a hash: it cannot be installed exactly."""
+    with pytest.raises(LockFormatError, match=r"no sha256 for the PyPI package requests"):
         lockrecords.read_lock(lock_with(tmp_path, pypi=True))
 
 
+def test_pypi_wheels_with_a_sha256_are_read(tmp_path: Path) -> None:
+    from mambaboot.pypi import Wheel, add_to_lock
+
+    path = lock_with(tmp_path)
+    wheel = Wheel("requests", "2.32.3", WHEEL.partition("#")[0], "ab" * 32, ("idna<4",), ">=3.8")
+    add_to_lock(path, [wheel])
+    records, _channels, pypi = lockrecords.read_lock(path)
+    assert [r.name.normalized for r in records] == ["tool"]
+    assert [Wheel.from_json(w) for w in pypi] == [wheel]
+
+
 def test_a_conda_only_lock_reads(tmp_path: Path) -> None:
-    records, channels = lockrecords.read_lock(lock_with(tmp_path))
+    records, channels, pypi = lockrecords.read_lock(lock_with(tmp_path))
+    assert pypi == []
     assert [r.name.normalized for r in records] == ["tool"]
     assert channels == ["https://conda.example/ch"]
 
@@ -65,7 +79,8 @@ def test_several_environments_use_default_and_name_the_others(tmp_path: Path) ->
 def test_environment_picks_one_and_an_unknown_one_is_named(tmp_path: Path) -> None:
     path = lock_with(tmp_path, envs=("default", "test"))
     said: list[str] = []
-    records, _channels = lockrecords.read_lock(path, warn=said.append, environment="test")
+    records, _channels, _pypi = lockrecords.read_lock(path, warn=said.append,
+                                                      environment="test")
     assert [r.name.normalized for r in records] == ["tool"] and said == []
     with pytest.raises(LockFormatError, match=r"has no environment 'docs' \(it has: default, "
                                               r"test\); pick one of those with --environment"):

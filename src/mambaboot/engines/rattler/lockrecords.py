@@ -87,7 +87,7 @@ def _pypi_entries(path: Path, env: rattler.Environment,
     wheels = []
     for package in env.pypi_packages_for_platform(platform) or []:
         try:
-            sha256 = package.hashes.sha256
+            sha256 = package.hashes.sha256 if package.hashes is not None else None
         except AttributeError:  # py-rattler 0.28: an entry with no hash has an empty wrapper
             sha256 = None
         wheels.append(Wheel(str(package.name), str(package.version), str(package.location),

@@ -172,13 +172,9 @@ def _uv(args: Sequence[str], cache_root: Path, doing: str, *,
                 f"The PyPI package(s) {', '.join(sdists)} have no wheel for this environment "
                 "(only a source distribution, which would have to be built and cannot be "
                 "locked exactly); pin a version that has wheels or drop it.")
-        raise PypiError(f"uv failed {doing}; see its reason below, fix the pip: section or "
+        raise EngineError(f"uv failed {doing}; see its reason below, fix the pip: section or "
                         "the index and try again.", details=detail)
     return proc.stdout
-
-
-class PypiError(EngineError):
-    """uv refused or failed: its own message is the detail."""
 
 
 # -- the environment's site-packages -------------------------------------------------
@@ -283,14 +279,14 @@ def _installed_wheel(package: Mapping[str, Any], now: Mapping[str, tuple[str, Pa
     """Which of the version's wheels uv installed: the one whose tags its WHEEL file lists."""
     version, info = now.get(normalize(package["name"]), ("", Path()))
     if version != package["version"]:
-        raise PypiError(f"uv reported success but {package['name']} {package['version']} is "
+        raise EngineError(f"uv reported success but {package['name']} {package['version']} is "
                         "not installed; the environment was removed, try again.")
     tags = _wheel_file_tags(info)
     matches = [(url, sha) for url, sha in package["wheels"] if _filename_tags(url) == tags]
     if len(matches) != 1 and len(package["wheels"]) == 1:
         matches = list(package["wheels"])
     if len(matches) != 1:
-        raise PypiError(f"Cannot tell which wheel of {package['name']} {package['version']} "
+        raise EngineError(f"Cannot tell which wheel of {package['name']} {package['version']} "
                         "uv installed (their tags are ambiguous); the environment was removed.")
     url, sha = matches[0]
     meta = _metadata(info)

@@ -96,6 +96,10 @@ class DownloadError(MambabootError):
     """A file could not be fetched (network, HTTP status, timeout)."""
 
 
+class ObjectFetchError(DownloadError):
+    """One attempt to read an s3:// gcs:// oci:// object failed (the caller retries)."""
+
+
 class ChecksumError(DownloadError):
     """A file's sha256 is missing, malformed or differs from the expected one."""
 

@@ -36,6 +36,7 @@ from mambaboot import __version__
 from mambaboot.errors import ChecksumError, DownloadError
 from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, path_of_file_url
+from mambaboot.objectstore import is_object_url
 
 T = TypeVar("T")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -123,6 +124,16 @@ def _retry_loop(what: str, settings: HttpSettings, progress: ProgressCallback,
         "with a cached copy.")
 
 
+def _object_attempt(url: str, tmp: Path) -> None:
+    from mambaboot.errors import ObjectFetchError
+    from mambaboot.objectstore import fetch
+
+    try:
+        fetch(url, tmp)
+    except ObjectFetchError as exc:
+        raise _Retry(str(exc)) from None
+
+
 def _status_error(response: httpx.Response) -> DownloadError:
     return DownloadError(f"The server answered HTTP {response.status_code} for {response.url}; "
                          "check the version and the mirror URL (MAMBABOOT_MICROMAMBA_URL).")
@@ -162,6 +173,8 @@ def download_verified(url: str, dest: Path, *, expected: str, client: httpx.Clie
     try:
         if urlparse(url).scheme == "file":
             shutil.copyfile(path_of_file_url(url), tmp)
+        elif is_object_url(url):  # s3:// gcs:// oci://: the engine's client, our retries
+            _retry_loop(url, settings, progress, lambda: _object_attempt(url, tmp))
         else:
             _Transfer(url, tmp, client, progress).run(settings)
         actual = file_digest(tmp, algorithm)[0]

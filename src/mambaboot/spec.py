@@ -41,12 +41,9 @@ def normalize_channel(channel: str, warnings: list[str] | None = None) -> str:
         raise UsageError("A channel is empty; pass -c NAME, -c URL or -c DIRECTORY.")
     parsed = urlparse(channel)
     if parsed.scheme in ("s3", "oci", "gcs") and parsed.netloc:
-        # rattler reads these, but mambaboot fetches and checks every archive itself
-        # (packages.fetch: https and local files only): say so instead of "no such directory"
-        raise UsageError(
-            f"The channel {channel} is on {parsed.scheme}:// storage, which mambaboot cannot "
-            "fetch packages from yet; mirror it to a directory or an https:// server and pass "
-            "that with -c.")
+        # object storage and OCI registries: the engine's client reads them, mambaboot
+        # still fetches and checks every archive itself (see mambaboot.objectstore)
+        return channel.rstrip("/")
     if parsed.scheme in ("http", "https", "file") and (parsed.netloc or parsed.scheme == "file"):
         if parsed.scheme == "file":
             _check_channel_dir(Path(parsed.path), channel)

@@ -41,12 +41,5 @@ def test_default_specs_and_managers() -> None:
 
 @pytest.mark.parametrize("channel", ["s3://bucket/conda", "oci://ghcr.io/channel-mirrors/x",
                                      "gcs://bucket/ch"])
-def test_object_storage_channels_are_named_not_mistaken_for_directories(channel: str) -> None:
-    with pytest.raises(UsageError) as info:
-        normalize_channel(channel)
-    scheme = channel.split(":", 1)[0]
-    assert info.value.message == (
-        f"The channel {channel} is on {scheme}:// storage, which mambaboot cannot fetch "
-        "packages from yet; mirror it to a directory or an https:// server and pass that "
-        "with -c.")
-    assert info.value.exit_code == 2
+def test_object_storage_channels_pass_through_not_mistaken_for_directories(channel: str) -> None:
+    assert normalize_channel(channel + "/") == channel

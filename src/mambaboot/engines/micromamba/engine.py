@@ -105,6 +105,11 @@ class MicromambaEngine(Engine):
     def install(self, request: CreateRequest, prefix: Path, cache: Cache,
                 progress: ProgressCallback = no_progress,
                 worker: Worker | None = None) -> InstallOutcome:
+        from mambaboot.objectstore import uses_object_store
+
+        if uses_object_store(list(request.channels)):
+            raise UsageError("s3://, gcs:// and oci:// channels are read by the embedded "
+                             "engine; drop --engine micromamba.")
         info = self.binary(request, cache, progress)
         root_prefix = cache.micromamba / "root"
         env = child_environ(cache)

@@ -30,6 +30,7 @@ from rattler.exceptions import (
     SolverError,
 )
 
+from mambaboot import objectstore
 from mambaboot.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
@@ -132,7 +133,10 @@ def record_summary(record: rattler.RepoDataRecord) -> dict[str, Any]:
 
 async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     cache_action: CacheAction = "force-cache-only" if req.get("offline") else "cache-or-fetch"
-    gateway = rattler.Gateway(cache_dir=req["repodata_cache"],
+    # s3:// gcs:// oci:// channels need the client with those middlewares; others keep
+    # rattler's default (no change for https and local channels)
+    client = objectstore.client() if objectstore.uses_object_store(req["channels"]) else None
+    gateway = rattler.Gateway(cache_dir=req["repodata_cache"], client=client,
                               default_config=rattler.SourceConfig(cache_action=cache_action))
     emit("solve-start", specs=req["specs"])
     try:
@@ -302,8 +306,15 @@ def _refuse_link_scripts(records: list[PlannedRecord], pkgs: Path) -> None:
                              "use the embedded engine, which skips link scripts")
 
 
+async def fetch_object(req: dict[str, Any], emit: Events) -> dict[str, Any]:
+    """One object-store file for a process that keeps rattler out (``bundle``): one attempt,
+    the caller retries and checks the sha256."""
+    await objectstore.fetch_async(req["url"], Path(req["dest"]))
+    return {}
+
+
 OPS = {"create": create, "from-lock": from_lock, "write-lock": write_lock, "read-lock": read_lock,
-       "vet": vet_planned}
+       "vet": vet_planned, "fetch-object": fetch_object}
 
 
 def classify(exc: Exception) -> MambabootError:
@@ -319,9 +330,11 @@ def classify(exc: Exception) -> MambabootError:
         return UsageError(f"A package spec is malformed ({condense(message, 1)}); "
                           "write it like 'numpy' or 'numpy>=1.26'.")
     if isinstance(exc, FetchRepoDataError | GatewayError | InvalidChannelError):
+        hint = ("; for s3:// set AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
+                "AWS_ENDPOINT_URL for an S3-compatible server)" if "S3" in message else "")
         return ChannelError(
             "A channel could not be read; check the -c URL or path and your network "
-            "(or use --offline with a filled cache).", details=condense(message))
+            f"(or use --offline with a filled cache){hint}.", details=condense(message))
     return EngineError(
         "The engine failed while installing packages; see the reason below and retry.",
         details=condense(message))

@@ -28,8 +28,8 @@ CREATE_ROWS = (
 CREATE_LINES = (
     r"solving python, pip", r"checking \d+ packages?", r"downloading \d+ packages?",
     r"linking \d+ packages?", r"recording the packages' origins in conda-meta",
-    r"checking the environment's links", r"writing the lockfile",
-    r"linking the cache and writing activation scripts", r"testing the new environment",
+    r"checking the environment's links", r"linking the cache and writing activation scripts",
+    r"testing the new environment", r"writing the lockfile",  # the lock while the test runs
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -42,6 +42,7 @@ from mambaboot.results import (
     BundleResult,
     CreateResult,
     DoctorReport,
+    ExportResult,
     ListResult,
     LockResult,
     ProgressCallback,
@@ -199,6 +200,25 @@ def bundle(*, env: PathLike, out: PathLike, root: PathLike | None = None,
     base = _root(root)
     return bundle_env(env_path(env, base), Path(out), _cache(cache, base),
                       own_cache=cache is None)
+
+
+def export(*, env: PathLike, out: PathLike, root: PathLike | None = None,
+           cache: PathLike | None = None, offline: bool = False,
+           micromamba: PathLike | None = None, platform: str | None = None,
+           micromamba_version: str | None = None,
+           micromamba_sha256: str | None = None) -> ExportResult:
+    """Write an installer folder (install.sh/.bat/.ps1, env.txt, lock.yml) into ``out``.
+
+    It rebuilds the environment with micromamba on a machine with nothing
+    installed; ``offline`` puts every archive and the micromamba binary in it.
+    """
+    from mambaboot.installer import export_env
+
+    base = _root(root)
+    return export_env(env_path(env, base), Path(out), _cache(cache, base), offline=offline,
+                      micromamba=Path(micromamba) if micromamba is not None else None,
+                      platform=platform, micromamba_version=micromamba_version,
+                      micromamba_sha256=micromamba_sha256)
 
 
 def list_envs(*, root: PathLike | None = None) -> ListResult:

@@ -128,6 +128,17 @@ class BundleResult(JsonResult):
 
 
 @dataclass(frozen=True)
+class ExportResult(JsonResult):
+    """``export``: the installer folder, for which platform, and the micromamba it pins."""
+
+    folder: Path
+    packages: int
+    platform: str
+    offline: bool
+    micromamba_sha256: str
+
+
+@dataclass(frozen=True)
 class Finding(JsonResult):
     """One problem: what kind, where it is, what it does, and the one-line fix."""
 

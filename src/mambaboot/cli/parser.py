@@ -12,8 +12,8 @@ from mambaboot.errors import MambabootError
 
 #: Order shown in --help. Every one must load: a missing dependency is an error, never a
 #: command that silently disappears.
-COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "remove", "doctor",
-            "micromamba", "completion")
+COMMANDS = ("create", "shell", "run", "list", "verify", "lock", "bundle", "export", "remove",
+            "doctor", "micromamba", "completion")
 
 
 class Parser(argparse.ArgumentParser):

@@ -209,6 +209,16 @@ def _bundle(result: Any, quiet: bool, _code: int, **_: Any) -> None:
         print(f"  rebuild with: mambaboot create NAME --from-bundle {result.bundle}")
 
 
+def _export(result: Any, quiet: bool, _code: int, **_: Any) -> None:
+    if not quiet:
+        where = "everything inside, no network needed" if result.offline else \
+            "micromamba and packages are downloaded"
+        print(f"Wrote installer {result.folder} ({result.packages} packages, {result.platform}; "
+              f"{where})")
+        print("  on the other machine: sh install.sh [TARGET]  (or install.bat, install.ps1)")
+        print(f"  micromamba sha256 {result.micromamba_sha256}")
+
+
 def _remove(result: Any, quiet: bool, code: int, **_: Any) -> None:
     if result.dry_run:
         print(f"Would remove {result.prefix} ({len(result.entries)} entries: "
@@ -247,5 +257,6 @@ def _micromamba(result: Any, quiet: bool, _code: int, **_: Any) -> None:
 
 _TEXT: dict[str, Callable[..., None]] = {
     "create": _create, "list": _list, "verify": _verify, "lock": _lock, "bundle": _bundle,
+    "export": _export,
     "remove": _remove, "doctor": _doctor, "micromamba": _micromamba,
 }

@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Shells the activation scripts are executed in, and wine for the .bat files.
+# Shells the activation scripts are executed in, wine for the .bat files, and mingw-w64
+# for the small Windows programs install.bat is tested with (tests/support/windows_standins).
 missing=()
-for tool in wine zsh fish; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in wine zsh fish x86_64-w64-mingw32-gcc; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
@@ -18,9 +21,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
       echo "scripts/test.sh: apt-get update failed (attempt $attempt); retrying" >&2
       sleep 10
     done
-    apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends wine zsh fish >/dev/null
+    apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends wine zsh fish \
+      gcc-mingw-w64-x86-64 >/dev/null
   else
-    echo "scripts/test.sh: missing ${missing[*]}; install them (Debian: apt-get install wine zsh fish)." >&2
+    echo "scripts/test.sh: missing ${missing[*]}; install them (Debian: apt-get install wine zsh fish gcc-mingw-w64-x86-64)." >&2
   fi
 fi
 

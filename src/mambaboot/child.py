@@ -49,6 +49,11 @@ FINAL = ("done", "error")
 #: An operation: ``(request, emit)`` -> the ``done`` reply's fields (or a coroutine of them).
 Op = Callable[[dict[str, Any], "Events"], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 
+#: The child process that runs py-rattler (``engines/rattler/worker.py``): named
+#: here, below every module that starts it (the engine, the lockfile step, the
+#: object-store fetcher), so none of them imports the engines package for it.
+RATTLER_WORKER = "mambaboot.engines.rattler.worker"
+
 
 def condense(text: str, limit: int = MAX_DETAIL_LINES) -> str:
     """Keep a reason readable: the first lines, and how many were cut."""

@@ -54,11 +54,10 @@ def fetch(url: str, dest: Path) -> None:
     if "rattler" not in sys.modules:
         # this process keeps native code out (the CLI): a worker fetches it
         from mambaboot import child
-        from mambaboot.engines.rattler import WORKER
         from mambaboot.errors import MambabootError
 
         try:
-            child.run(WORKER, {"op": "fetch-object", "url": url, "dest": str(dest)},
+            child.run(child.RATTLER_WORKER, {"op": "fetch-object", "url": url, "dest": str(dest)},
                       what="The object-store reader", doing=f" while fetching {url}")
         except MambabootError as exc:
             raise ObjectFetchError(exc.message) from None

@@ -195,3 +195,23 @@ def test_the_windows_scripts_carry_every_step(sandbox: Sandbox, demo_channel: Pa
     for needle in (digest, "Get-FileHash", "Invoke-WebRequest", "--no-rc", "finally"):
         assert needle in ps1
     assert os.access(folder / "install.sh", os.X_OK)
+
+
+def test_a_given_micromamba_is_embedded_and_the_default_target_is_next_to_the_script(
+        sandbox: Sandbox, demo_channel_url: str, tmp_path: Path) -> None:
+    """--micromamba FILE: no mirror, no download; its sha256 is the one written in."""
+    import hashlib
+
+    real = shared_micromamba()
+    assert real is not None
+    make_env(sandbox, demo_channel_url)
+    folder = tmp_path / "share"
+    proc = sandbox.run("export", "shared_3_11", str(folder), "--micromamba", real, "--json")
+    assert proc.returncode == 0, proc.stderr
+    digest = hashlib.sha256(Path(real).read_bytes()).hexdigest()
+    assert json.loads(proc.stdout)["result"]["micromamba_sha256"] == digest
+    assert f"MICROMAMBA_SHA256='{digest}'" in (folder / "install.sh").read_text()
+    assert (folder / "micromamba" / "micromamba").read_bytes() == Path(real).read_bytes()
+    ran = run_sh(folder, tmp_path / "machine")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert sandbox.run("verify", str(folder / "shared_3_11")).returncode == 0

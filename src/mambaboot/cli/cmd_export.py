@@ -26,10 +26,9 @@ def register(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--platform", metavar="SUBDIR",
                    help="the platform to export for; only the environment's own is possible "
                         "(an environment is locked for one platform)")
-    p.add_argument("--micromamba-version", metavar="X.Y.Z-N",
-                   help="pin this micromamba release instead of the default")
-    p.add_argument("--micromamba-sha256", metavar="HEX",
-                   help="require this sha256 of the micromamba release")
+    from mambaboot.cli.cmd_micromamba import add_binary_options
+
+    add_binary_options(p, sources=False)
     common_options(p)
 
 

@@ -14,12 +14,15 @@ from mambaboot.cli.progress import ProgressView
 from mambaboot.engines.micromamba.binary import MICROMAMBA_VERSION, SOURCES, SUBDIRS
 
 
-def add_binary_options(p: argparse.ArgumentParser) -> None:
-    """The options shared with ``create --engine micromamba``."""
+def add_binary_options(p: argparse.ArgumentParser, *, sources: bool = True) -> None:
+    """The options shared with ``create --engine micromamba`` and ``export`` (which pins
+    a release, so it has no ``--micromamba-source``)."""
     p.add_argument("--micromamba-version", metavar="X.Y.Z-N",
                    help=f"micromamba release to use (default: the pinned {MICROMAMBA_VERSION})")
     p.add_argument("--micromamba-sha256", metavar="HEX",
                    help="expected sha256 of the binary (instead of the published checksum)")
+    if not sources:
+        return
     p.add_argument("--micromamba-source", choices=SOURCES, default=None,
                    help="release (GitHub or MAMBABOOT_MICROMAMBA_URL, default) or channel "
                         "(the micromamba conda package from -c)")

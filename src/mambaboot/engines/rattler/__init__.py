@@ -1,4 +1,6 @@
 """The embedded engine: py-rattler in a child process (``engine`` parent side, ``worker`` child)."""
 
+from mambaboot.child import RATTLER_WORKER
+
 #: The child process running py-rattler: installs, vets, reads and writes locks.
-WORKER = "mambaboot.engines.rattler.worker"
+WORKER = RATTLER_WORKER

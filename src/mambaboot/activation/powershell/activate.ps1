@@ -50,4 +50,4 @@ if (-not $Env:MAMBABOOT_NO_PROMPT) {
 $MambabootActivateD = Join-Path $MambabootPrefix "etc\conda\activate.d"
 Get-ChildItem -LiteralPath $MambabootActivateD -Filter "*.ps1" -File -ErrorAction SilentlyContinue |
     Sort-Object Name | ForEach-Object { . $_.FullName }
-Remove-Variable MambabootPrefix, MambabootEntries, MambabootActivateD
+Remove-Variable -Name 'MambabootPrefix', 'MambabootEntries', 'MambabootActivateD'

@@ -54,6 +54,9 @@ INDEX_OPTIONS = {"--index-url": "--index-url", "-i": "--index-url",
 KEPT_UV_VARS = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX",
                 "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A wheel's file name: NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl, one plain component.
+_WHEEL_FILE = re.compile(r"^([A-Za-z0-9._+]+)-[A-Za-z0-9._+!]+(-[A-Za-z0-9._+]+){3,4}\.whl$")
 #: uv's hint when a requirement has no usable wheel and building is off (--no-build)
 _SDIST_ONLY = re.compile(r"Wheels are required for `([^`]+)`")
 
@@ -113,6 +116,10 @@ def parse_pip_section(path: Path, items: object) -> PipSection:
             raise UsageError(f"{path} has a 'pip:' item that is not a requirement ({item!r}); "
                              "write each as 'name' or 'name==version'.")
         text = item.strip()
+        if _CONTROL.search(text):
+            # a newline would become a second requirements line nobody checked
+            raise UsageError(f"{path} has the pip requirement {text!r}, which contains a line "
+                             "break or control character; write one requirement per item.")
         if text.startswith("-"):
             flag, _, value = text.replace("=", " ", 1).partition(" ")
             if flag not in INDEX_OPTIONS or not value.strip():
@@ -154,7 +161,8 @@ def _environ(cache_root: Path) -> dict[str, str]:
 
 
 def _uv(args: Sequence[str], cache_root: Path, doing: str, *,
-        stdin: str | None = None) -> str:
+        stdin: str | None = None,
+        fix: str = "fix the pip: section or the index and try again") -> str:
     """Run one uv command; its own last error lines become our error's details."""
     argv = [uv_binary(), *args]
     try:
@@ -172,8 +180,7 @@ def _uv(args: Sequence[str], cache_root: Path, doing: str, *,
                 f"The PyPI package(s) {', '.join(sdists)} have no wheel for this environment "
                 "(only a source distribution, which would have to be built and cannot be "
                 "locked exactly); pin a version that has wheels or drop it.")
-        raise EngineError(f"uv failed {doing}; see its reason below, fix the pip: section or "
-                        "the index and try again.", details=detail)
+        raise EngineError(f"uv failed {doing}; see its reason below, {fix}.", details=detail)
     return proc.stdout
 
 
@@ -319,9 +326,24 @@ def _filename_tags(url: str) -> frozenset[str]:
 
 
 def check_locked(wheels: Iterable[Wheel], where: str) -> list[Wheel]:
-    """Every locked PyPI entry must be a wheel with a sha256: nothing else is exact."""
+    """Every locked PyPI entry must be a wheel with a sha256: nothing else is exact.
+
+    Its file name becomes a path in the cache, so it must be one plain
+    component naming the entry's own project; two entries may not share a
+    name (one would silently replace the other).
+    """
     out = list(wheels)
+    seen: set[str] = set()
     for wheel in out:
+        if normalize(wheel.name) in seen:
+            raise LockFormatError(f"The lockfile {where} lists the PyPI package {wheel.name} "
+                                  "twice; keep one entry per package.")
+        seen.add(normalize(wheel.name))
+        if urlparse(wheel.url).scheme not in ("https", "http", "file"):
+            raise LockFormatError(
+                f"The lockfile {where} gives the PyPI package {wheel.name} the location "
+                f"{wheel.url}, which is not an https://, http:// or file:// URL of a wheel; "
+                "lock it from an index.")
         if not wheel.sha256:
             raise LockFormatError(f"The lockfile {where} has no sha256 for the PyPI package "
                                   f"{wheel.name}; every package must carry one, regenerate it "
@@ -331,6 +353,12 @@ def check_locked(wheels: Iterable[Wheel], where: str) -> list[Wheel]:
                 f"The lockfile {where} lists the PyPI package {wheel.name} as {wheel.url}, which "
                 "is not a wheel (a source distribution, path or git checkout must be built, so "
                 "it cannot be installed exactly); lock a version that has wheels.")
+        named = _WHEEL_FILE.match(wheel.file_name)
+        if named is None or normalize(named.group(1)) != normalize(wheel.name):
+            raise LockFormatError(
+                f"The lockfile {where} lists the PyPI package {wheel.name} as "
+                f"{wheel.file_name!r}, which is not a wheel file name of that package; "
+                "regenerate the lock.")
     return out
 
 
@@ -385,8 +413,59 @@ def install_exact(python: Path, wheels: Sequence[Wheel], files: Mapping[str, Pat
                           encoding="utf-8")
         _uv(["pip", "install", "--python", str(python), "--no-deps", "--no-build",
              "--no-index", "--offline", "--require-hashes", "--link-mode", "copy",
-             "--quiet", "-r", str(wanted)], cache_root, "to install the locked PyPI packages")
+             "--quiet", "-r", str(wanted)], cache_root, "to install the locked PyPI packages",
+            fix="check that the lock's wheels suit this environment's python")
     progress("pypi-done", {"count": len(wheels)})
+
+
+def check_owned(prefix: Path, wheels: Sequence[Wheel]) -> None:
+    """No wheel wrote over a conda package's file or into a path mambaboot owns.
+
+    uv keeps the install inside the environment but, like pip, overwrites what
+    is there: a wheel shipping ``numpy/__init__.py`` replaces conda's numpy, one
+    shipping ``.data/data/.mambaboot/env.json`` replaces the manifest. Checked
+    from each wheel's RECORD against every conda-meta file list, right after uv
+    ran; the create then fails and the environment is removed.
+    """
+    from mambaboot.errors import UnsafePackageError
+    from mambaboot.packages.rules import RESERVED_TOP
+
+    conda: dict[str, str] = {}
+    for meta in (prefix / "conda-meta").glob("*.json"):
+        try:
+            record = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for path in record.get("files") or []:
+            conda[str(path).replace("\\", "/")] = str(record.get("name"))
+    now = installed(prefix)
+    for wheel in wheels:
+        info = now.get(normalize(wheel.name), ("", None))[1]
+        if info is None:
+            continue
+        for rel in _record_paths(prefix, info):
+            owner = conda.get(rel)
+            if owner is None and rel.split("/", 1)[0] not in RESERVED_TOP \
+                    and not rel.startswith("../"):
+                continue
+            what = (f"which the conda package {owner} installed" if owner
+                    else "a path mambaboot keeps for itself")
+            raise UnsafePackageError(
+                f"Refused the PyPI package {wheel.name}: it wrote {rel}, {what}; the "
+                "environment was removed, drop it from the pip: section or pin another version.")
+
+
+def _record_paths(prefix: Path, info: Path) -> list[str]:
+    """The prefix-relative paths a distribution's RECORD lists."""
+    import csv
+
+    try:
+        rows = list(csv.reader((info / "RECORD").read_text(encoding="utf-8").splitlines()))
+    except OSError:
+        return []
+    base = info.parent
+    return [os.path.relpath(os.path.normpath(base / row[0]), prefix).replace(os.sep, "/")
+            for row in rows if row]
 
 
 # -- the record, the lock, verify ----------------------------------------------------------

@@ -143,6 +143,7 @@ def _install_pypi(request: CreateRequest, outcome: InstallOutcome, prefix: Prefi
         files = pypi_mod.fetch_wheels(wheels, cache.root / "wheels", source=source,
                                       offline=request.offline, progress=progress)
         pypi_mod.install_exact(python, wheels, files, cache.root, progress)
+    pypi_mod.check_owned(prefix.path, wheels)
     options = [o for o in request.pypi.options if o != "--offline"] if request.pypi else []
     pypi_mod.record(prefix.path, wheels, options)
     return len(wheels)

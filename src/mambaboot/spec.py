@@ -40,9 +40,12 @@ def normalize_channel(channel: str, warnings: list[str] | None = None) -> str:
     if not channel or not channel.strip():
         raise UsageError("A channel is empty; pass -c NAME, -c URL or -c DIRECTORY.")
     parsed = urlparse(channel)
-    if parsed.scheme in ("s3", "oci", "gcs") and parsed.netloc:
+    if parsed.scheme in ("s3", "oci", "gcs"):
         # object storage and OCI registries: the engine's client reads them, mambaboot
         # still fetches and checks every archive itself (see mambaboot.objectstore)
+        if not parsed.netloc:
+            raise UsageError(f"The channel {channel} names no bucket or registry; write it "
+                             f"like {parsed.scheme}://name/path.")
         return channel.rstrip("/")
     if parsed.scheme in ("http", "https", "file") and (parsed.netloc or parsed.scheme == "file"):
         if parsed.scheme == "file":

@@ -215,3 +215,24 @@ def test_a_given_micromamba_is_embedded_and_the_default_target_is_next_to_the_sc
     ran = run_sh(folder, tmp_path / "machine")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert sandbox.run("verify", str(folder / "shared_3_11")).returncode == 0
+
+
+def test_install_sh_refuses_odd_targets_without_touching_anything(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    real = shared_micromamba()
+    assert real is not None
+    make_env(sandbox, str(demo_channel))
+    folder = tmp_path / "share"
+    sandbox.run("export", "shared_3_11", str(folder), "--micromamba", real, check=True)
+    machine = tmp_path / "machine"
+    victim = machine / "victim"
+    victim.mkdir(parents=True)
+    (victim / "data.txt").write_text("precious")
+    # "new/../victim": the folder above is made, then the real path is checked
+    sneaky = run_sh(folder, machine, str(machine / "new" / ".." / "victim"))
+    assert sneaky.returncode == 2 and "already exists" in sneaky.stderr
+    assert (victim / "data.txt").read_text() == "precious"
+    for odd in ("q$(id)x", "tab\tx", "quo'te", "back`tick"):
+        proc = run_sh(folder, machine, str(machine / odd))
+        assert proc.returncode == 2 and "choose a plain path" in proc.stderr, (odd, proc.stderr)
+        assert not (machine / odd).exists()

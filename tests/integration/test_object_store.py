@@ -90,6 +90,10 @@ def test_an_s3_channel_creates_locks_and_rebuilds(sandbox: Sandbox, demo_channel
     lock = sandbox.root / "ons3" / ".mambaboot" / "lock.yml"
     urls = [p["conda"] for p in yaml.safe_load(lock.read_text())["packages"]]
     assert urls and all(u.startswith(f"{url}/linux-64/python-3") for u in urls)
+    # the installer's micromamba cannot read s3://: only an --offline export is offered
+    exported = sandbox.run("export", "ons3", str(tmp_path / "share"), env=env)
+    assert exported.returncode == 2 and "--offline" in exported.stderr
+    assert not (tmp_path / "share").exists()
     # rebuilt from the lock with an empty cache: fetched from the bucket, sha256-checked
     again = sandbox.run("create", "again", "--from-lock", str(lock), "--cache",
                         str(tmp_path / "empty-cache"), env=env)

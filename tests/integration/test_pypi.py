@@ -139,3 +139,18 @@ def test_a_locked_pypi_entry_that_is_not_a_wheel_is_refused_by_name(
     assert proc.returncode == 2, proc.stderr
     assert "hello" in proc.stderr and "not a wheel" in proc.stderr
     assert not (sandbox.root / "again").exists()
+
+
+def test_a_wheel_that_overwrites_conda_files_is_refused(sandbox: Sandbox, demo_channel: Path,
+                                                        index: ChannelServer,
+                                                        tmp_path: Path) -> None:
+    """distro comes from conda; a wheel shipping distro/__init__.py would replace it."""
+    build_wheel(index.directory / "files", "clobber", "1.0",
+                {"distro/__init__.py": "HIJACKED = True\n"})
+    write_index(index.directory)
+    yml = env_yml(tmp_path, demo_channel, index.url, "clobber", conda="distro")
+    proc = sandbox.run("create", "--file", str(yml), "--no-managers", "--no-pip")
+    assert proc.returncode == 1, proc.stderr
+    assert "Refused the PyPI package clobber" in proc.stderr and "conda package distro" \
+        in proc.stderr and "Traceback" not in proc.stderr
+    assert not (sandbox.root / ENV).exists()

@@ -98,3 +98,23 @@ def test_uv_runs_without_the_callers_config(monkeypatch: pytest.MonkeyPatch,
     assert env["UV_INDEX_URL"] == "https://mirror/simple"  # a company mirror is kept
     assert "UV_LINK_MODE" not in env and "PIP_INDEX_URL" not in env and "VIRTUAL_ENV" not in env
     assert env["UV_CACHE_DIR"] == str(tmp_path / "uv") and env["UV_NO_CONFIG"] == "1"
+
+
+def test_a_pip_item_with_a_line_break_is_refused(tmp_path: Path) -> None:
+    """A newline would become a second, unchecked requirements line (a local path)."""
+    with pytest.raises(UsageError, match="line break"):
+        pypi.parse_pip_section(tmp_path / "e.yml", ["hello\n/tmp/evil/hello-1.0-py3-none-any.whl"])
+
+
+@pytest.mark.parametrize(("entries", "problem"), [
+    ([("a", "https://x/a-1-py3-none-any.whl"), ("A", "https://x/a-2-py3-none-any.whl")], "twice"),
+    ([("a", "https://x/%2Ftmp%2Fa-1-py3-none-any.whl")], "not a wheel file name"),
+    ([("a", "https://x/other-1-py3-none-any.whl")], "not a wheel file name"),
+    ([("a", "/local/a-1-py3-none-any.whl")], "not an https://"),
+    ([("a", "ftp://x/a-1-py3-none-any.whl")], "not an https://"),
+])
+def test_locked_entries_cannot_name_other_files(entries: list[tuple[str, str]],
+                                                problem: str) -> None:
+    wheels = [pypi.Wheel(name, "1", url, "ab" * 32) for name, url in entries]
+    with pytest.raises(LockFormatError, match=problem):
+        pypi.check_locked(wheels, "lock.yml")

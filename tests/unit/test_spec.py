@@ -43,3 +43,6 @@ def test_default_specs_and_managers() -> None:
                                      "gcs://bucket/ch"])
 def test_object_storage_channels_pass_through_not_mistaken_for_directories(channel: str) -> None:
     assert normalize_channel(channel + "/") == channel
+    scheme = channel.split(":", 1)[0]
+    with pytest.raises(UsageError, match="names no bucket or registry"):
+        normalize_channel(f"{scheme}://")

@@ -81,10 +81,22 @@ def export_env(env: Path, out: Path, cache: Cache, *, offline: bool = False,
         raise UsageError(f"{out} exists and is not an empty folder; choose a new folder.")
     explicit = lockfile.lock_env(prefix.path, "explicit").content or ""
     wanted, _wheels = lockfile.read_wanted(prefix.lockfile)
+    from mambaboot.objectstore import is_object_url
+
+    stored = sorted({w.url.split("://", 1)[0] for w in wanted if is_object_url(w.url)})
+    if stored and not offline:
+        raise UsageError(
+            f"{prefix.path} was made from {', '.join(s + '://' for s in stored)} channels, which "
+            "the installer's micromamba cannot read; export with --offline (every package goes "
+            "into the folder).")
     binary = _micromamba(cache, env_platform, micromamba, version=micromamba_version,
                          pin=micromamba_sha256, offline=offline, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"Cannot make {out} ({exc.strerror}): its parent is not a writable "
+                         "folder; choose another place.") from None
     try:
         (staging / "env.txt").write_text(explicit, encoding="utf-8")
         shutil.copy2(prefix.lockfile, staging / "lock.yml")

@@ -43,15 +43,25 @@ case "$(uname -s)-$(uname -m)" in
 esac
 [ "$HERE_PLATFORM" = "$PLATFORM" ] || fail "this environment is for $PLATFORM, but this machine is $HERE_PLATFORM; export it from an environment made on $HERE_PLATFORM."
 
-# 3. Where it goes: a new folder (an existing one is never replaced).
+# 3. Where it goes: a new folder (an existing one is never replaced). Spaces, tabs,
+#    quotes, $, backslashes and backquotes are refused: #! lines cannot hold the
+#    first ones, and a path printed for pasting must never run anything.
 TARGET="${1:-$HERE/@DIRNAME@}"
+if [ -z "$TARGET" ]; then fail "the target is empty; give a path such as /path/to/new-folder."; fi
 case "$TARGET" in /*) ;; *) TARGET="$(pwd)/$TARGET" ;; esac
-case "$TARGET" in *" "*) fail "the target $TARGET contains a space, which scripts' #! lines cannot hold; choose a path without spaces." ;; esac
+case "$TARGET" in
+    *[[:space:]\"\'\$\`\\]*) fail "the target $TARGET contains a space, tab, quote, \$, backslash or backquote; choose a plain path." ;;
+esac
+NAME_PART=$(basename "$TARGET")
+case "$NAME_PART" in .|..) fail "the target $TARGET names no new folder; give a path such as /path/to/new-folder." ;; esac
+# The folder above is made, then the target is named through its real path, so
+# that "new/../existing" can never slip past the check below.
+mkdir -p "$(dirname "$TARGET")"
+PARENT=$(cd "$(dirname "$TARGET")" && pwd -P)
+TARGET="$PARENT/$NAME_PART"
 if [ -e "$TARGET" ] || [ -L "$TARGET" ]; then
     fail "$TARGET already exists; remove it or give another folder: sh install.sh /path/to/new-folder"
 fi
-PARENT=$(dirname "$TARGET")
-mkdir -p "$PARENT"
 WORK="$PARENT/.mambaboot-installer-cache"
 MM="$WORK/micromamba/$MICROMAMBA_VERSION/micromamba"
 mkdir -p "$WORK/micromamba/$MICROMAMBA_VERSION" "$WORK/pkgs" "$WORK/root" "$WORK/home"
@@ -137,4 +147,4 @@ mv "$TARGET/.mambaboot/env.json.part" "$TARGET/.mambaboot/env.json"
 trap - EXIT INT TERM
 
 echo "Created $TARGET"
-echo "Enter it with:  . \"$TARGET/activate.sh\""
+echo "Enter it with (bash, zsh):  . '$TARGET/activate.sh'"

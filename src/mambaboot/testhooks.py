@@ -74,7 +74,10 @@ def hook(stage: str) -> None:
     if os.environ.get("MAMBABOOT_TEST_PAUSE_AT") != stage:
         return
     marker = Path(os.environ["MAMBABOOT_TEST_PAUSE_FILE"])
-    marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    # whole or not at all: a test polling for the file reads the pid at once
+    part = marker.with_name(marker.name + ".part")
+    part.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    os.replace(part, marker)
     deadline = time.monotonic() + MAX_PAUSE_SECONDS
     while marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -27,7 +27,6 @@ inside an environment can never reach a cache.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -418,26 +417,19 @@ def install_exact(python: Path, wheels: Sequence[Wheel], files: Mapping[str, Pat
     progress("pypi-done", {"count": len(wheels)})
 
 
-def check_owned(prefix: Path, wheels: Sequence[Wheel]) -> None:
-    """No wheel wrote over a conda package's file or into a path mambaboot owns.
+def check_owned(prefix: Path, wheels: Sequence[Wheel], conda: Mapping[str, str]) -> None:
+    """No wheel wrote over a conda package's file (``conda``: path -> package) or into a
+    path mambaboot owns.
 
     uv keeps the install inside the environment but, like pip, overwrites what
     is there: a wheel shipping ``numpy/__init__.py`` replaces conda's numpy, one
     shipping ``.data/data/.mambaboot/env.json`` replaces the manifest. Checked
-    from each wheel's RECORD against every conda-meta file list, right after uv
-    ran; the create then fails and the environment is removed.
+    from each wheel's RECORD right after uv ran; the create then fails and the
+    environment is removed.
     """
     from mambaboot.errors import UnsafePackageError
     from mambaboot.packages.rules import RESERVED_TOP
 
-    conda: dict[str, str] = {}
-    for meta in (prefix / "conda-meta").glob("*.json"):
-        try:
-            record = json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        for path in record.get("files") or []:
-            conda[str(path).replace("\\", "/")] = str(record.get("name"))
     now = installed(prefix)
     for wheel in wheels:
         info = now.get(normalize(wheel.name), ("", None))[1]
@@ -457,15 +449,20 @@ def check_owned(prefix: Path, wheels: Sequence[Wheel]) -> None:
 
 def _record_paths(prefix: Path, info: Path) -> list[str]:
     """The prefix-relative paths a distribution's RECORD lists."""
+    base = info.parent
+    return [os.path.relpath(os.path.normpath(base / row[0]), prefix).replace(os.sep, "/")
+            for row in _record_rows(info) or []]
+
+
+def _record_rows(info: Path) -> list[list[str]] | None:
+    """A .dist-info's RECORD as rows (path, hash, size); None when it has none."""
     import csv
 
     try:
-        rows = list(csv.reader((info / "RECORD").read_text(encoding="utf-8").splitlines()))
+        text = (info / "RECORD").read_text(encoding="utf-8")
     except OSError:
-        return []
-    base = info.parent
-    return [os.path.relpath(os.path.normpath(base / row[0]), prefix).replace(os.sep, "/")
-            for row in rows if row]
+        return None
+    return [row for row in csv.reader(text.splitlines()) if row]
 
 
 # -- the record, the lock, verify ----------------------------------------------------------
@@ -541,20 +538,15 @@ def check_installed(prefix: Path, wheels: Sequence[Wheel]) -> list[str]:
 
 
 def _record_drift(name: str, info: Path) -> list[str]:
-    import csv
-
-    base = info.parent
-    try:
-        rows = list(csv.reader((info / "RECORD").read_text(encoding="utf-8").splitlines()))
-    except OSError:
+    rows = _record_rows(info)
+    if rows is None:
         return [f"{name} has no RECORD file"]
     drift = []
     for row in rows:
         if len(row) < 2 or not row[1].startswith("sha256="):
             continue
-        path = os.path.normpath(base / row[0])
         try:
-            digest = hashlib.sha256(Path(path).read_bytes()).digest()
+            digest = bytes.fromhex(file_digest(os.path.normpath(info.parent / row[0]))[0])
         except OSError:
             drift.append(f"{name}: {row[0]} is missing")
             continue

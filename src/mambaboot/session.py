@@ -39,7 +39,7 @@ from mambaboot.platforms import current_subdir, for_shell
 from mambaboot.prefix import Prefix, Status
 from mambaboot.results import CreateResult
 from mambaboot.spec import CreateRequest
-from mambaboot.verify.checks import record_paths, smoke_checks
+from mambaboot.verify.checks import installed_records, record_paths, smoke_checks
 
 
 def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
@@ -143,7 +143,9 @@ def _install_pypi(request: CreateRequest, outcome: InstallOutcome, prefix: Prefi
         files = pypi_mod.fetch_wheels(wheels, cache.root / "wheels", source=source,
                                       offline=request.offline, progress=progress)
         pypi_mod.install_exact(python, wheels, files, cache.root, progress)
-    pypi_mod.check_owned(prefix.path, wheels)
+    conda = {path: str(record.get("name")) for record in installed_records(prefix.path)
+             for path in record_paths(record)}
+    pypi_mod.check_owned(prefix.path, wheels, conda)
     options = [o for o in request.pypi.options if o != "--offline"] if request.pypi else []
     pypi_mod.record(prefix.path, wheels, options)
     return len(wheels)

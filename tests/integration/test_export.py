@@ -236,3 +236,24 @@ def test_install_sh_refuses_odd_targets_without_touching_anything(
         proc = run_sh(folder, machine, str(machine / odd))
         assert proc.returncode == 2 and "choose a plain path" in proc.stderr, (odd, proc.stderr)
         assert not (machine / odd).exists()
+
+
+def test_the_seeds_environment_with_conda_and_mamba_installs_and_verifies(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """Python + the real conda 25.9.1 and mamba 2.3.3 (../shared): noarch: python packages
+    need their .pyc files compiled (micromamba skips that for explicit lists)."""
+    real = shared_micromamba()
+    assert real is not None
+    sandbox.run("create", "seed", "3.11", "-c", str(demo_channel), check=True)
+    folder = tmp_path / "share"
+    sandbox.run("export", "seed_3_11", str(folder), "--offline", "--micromamba", real, check=True)
+    target = tmp_path / "machine" / "seed_3_11"
+    proc = run_sh(folder, tmp_path / "machine", str(target))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert installed_packages(target) == installed_packages(sandbox.root / "seed_3_11")
+    verified = sandbox.run("verify", str(target))
+    assert verified.returncode == 0, verified.stdout
+    assert "conda 25.9.1" in verified.stdout or "conda: conda" in verified.stdout
+    assert ".condarc" not in {p.name for p in (tmp_path / "machine").iterdir()}
+    condarc = (target / ".condarc").read_text()
+    assert "pkgs_dirs" not in condarc and str(sandbox.root) not in condarc

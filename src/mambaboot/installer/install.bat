@@ -97,6 +97,10 @@ set "LOCALAPPDATA=%WORK%\home\AppData\Local"
 echo Creating %TARGET% (%NAME%, @COUNT@ packages)
 "%MM%" create --yes --prefix "%TARGET%" --file "%HERE%env.txt" --no-rc --root-prefix "%WORK%\root" %OFFLINE_FLAG%
 if errorlevel 1 goto :failed
+rem micromamba 2.3 lists the .pyc files of noarch: python packages (conda among them)
+rem in conda-meta but does not write them when it installs from an explicit list:
+rem the environment's own python compiles them, as a create from a solve does.
+if exist "%TARGET%\python.exe" "%TARGET%\python.exe" -m compileall -q -j 0 "%TARGET%\Lib\site-packages" >nul 2>&1
 
 rem 7. What mambaboot writes into every environment, so that `mambaboot list`,
 rem    `verify` and `remove` treat this one as their own: the activation scripts

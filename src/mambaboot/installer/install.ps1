@@ -111,6 +111,13 @@ try {
     Write-Host "Creating $Target ($Name, @COUNT@ packages)"
     & $Mm create --yes --prefix $Target --file (Join-Path $Here 'env.txt') --no-rc --root-prefix "$Work\root" @OfflineFlag
     if ($LASTEXITCODE -ne 0) { throw "micromamba create failed (exit code $LASTEXITCODE)" }
+    # micromamba 2.3 lists the .pyc files of noarch: python packages (conda among them)
+    # in conda-meta but does not write them when it installs from an explicit list:
+    # the environment's own python compiles them, as a create from a solve does.
+    $python = Join-Path $Target 'python.exe'
+    if (Test-Path -LiteralPath $python) {
+        & $python -m compileall -q -j 0 (Join-Path $Target 'Lib\site-packages') | Out-Null
+    }
 
     # 7. What mambaboot writes into every environment, so that `mambaboot list`,
     #    `verify` and `remove` treat this one as their own; env.json last.

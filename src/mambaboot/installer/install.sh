@@ -131,6 +131,16 @@ echo "Creating $TARGET ($NAME, @COUNT@ packages)"
 env -i "$@" "$MM" create --yes --prefix "$TARGET" --file "$HERE/env.txt" --no-rc \
     --root-prefix "$WORK/root" $OFFLINE_FLAG \
     || { echo "install.sh: micromamba create failed (see above); nothing was kept." >&2; exit 1; }
+# micromamba 2.3 lists the .pyc files of noarch: python packages (conda among them)
+# in conda-meta but does not write them when it installs from an explicit list:
+# the environment's own python compiles them, as a create from a solve does.
+if [ -x "$TARGET/bin/python" ]; then
+    for site in "$TARGET"/lib/python3*/site-packages; do
+        if [ -d "$site" ]; then
+            env -i PATH="$PATH" "$TARGET/bin/python" -m compileall -q -j 0 "$site" >/dev/null 2>&1 || true
+        fi
+    done
+fi
 
 # 8. What mambaboot writes into every environment, so that `mambaboot list`,
 #    `verify` and `remove` treat this one as their own: the activation scripts

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlparse
 from mambaboot.errors import EngineError, LockFormatError, UsageError
 from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, write_atomic
+from mambaboot.prefix import META_DIR
 
 RECORD_FILE = "pypi.json"
 #: ``pip:`` section options passed on to uv (each takes one value).
@@ -97,10 +98,7 @@ class PipSection:
     """An environment.yml ``pip:`` list: requirements plus index options."""
 
     requirements: tuple[str, ...] = ()
-    options: tuple[str, ...] = field(default=())  # uv arguments, e.g. ("--index-url", URL)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"requirements": list(self.requirements), "options": list(self.options)}
+    options: tuple[str, ...] = ()  # uv arguments, e.g. ("--index-url", URL)
 
 
 def parse_pip_section(path: Path, items: object) -> PipSection:
@@ -471,7 +469,7 @@ def _record_rows(info: Path) -> list[list[str]] | None:
 def record(prefix: Path, wheels: Sequence[Wheel], options: Sequence[str] = ()) -> None:
     """``.mambaboot/pypi.json``: what the lockfile step, exports and ``verify`` read
     (``options``: the pip: section's index options, for an environment.yml export)."""
-    path = prefix / ".mambaboot" / RECORD_FILE
+    path = prefix / META_DIR / RECORD_FILE
     if not wheels:
         path.unlink(missing_ok=True)
         return
@@ -492,11 +490,11 @@ def recorded_options(prefix: Path) -> list[str]:
 
 def _record_data(prefix: Path) -> dict[str, Any]:
     try:
-        data = json.loads((prefix / ".mambaboot" / RECORD_FILE).read_text(encoding="utf-8"))
+        data = json.loads((prefix / META_DIR / RECORD_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise EngineError(f"{prefix / '.mambaboot' / RECORD_FILE} is unreadable ({exc}); "
+        raise EngineError(f"{prefix / META_DIR / RECORD_FILE} is unreadable ({exc}); "
                           "recreate the environment.") from None
     return data if isinstance(data, dict) else {}
 

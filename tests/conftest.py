@@ -10,6 +10,7 @@ import signal
 import pytest
 
 from tests.support.sandbox import EngineUnderTest, Sandbox, real_micromamba
+from tests.support.scratch import scratch_dir
 
 pytest_plugins = ["tests.support.channel_fixtures", "tests.support.wine"]
 
@@ -59,9 +60,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """Empty HOME/XDG/APPDATA dirs and a root with spaces and non-ASCII characters."""
-    return Sandbox.make(tmp_path_factory.mktemp("sandbox"))
+def sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """Empty HOME/XDG/APPDATA dirs and a root with spaces and non-ASCII characters.
+
+    Removed after a passing test (support.scratch): each holds a real env and cache.
+    """
+    return Sandbox.make(scratch_dir(request, tmp_path_factory, "sandbox"))
 
 
 @pytest.fixture(params=["rattler", "micromamba"])

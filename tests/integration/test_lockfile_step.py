@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.sandbox import EngineUnderTest, demo_env
+from tests.support.scratch import scratch_dir
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[object, Path]:
-    return demo_env(tmp_path_factory.mktemp("lockstep"), demo_channel)
+def made(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         demo_channel: Path) -> tuple[object, Path]:
+    return demo_env(scratch_dir(request, tmp_path_factory, "lockstep"), demo_channel)
 
 
 def test_create_writes_the_lock_that_lock_would_write(made: tuple) -> None:

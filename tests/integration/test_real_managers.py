@@ -17,6 +17,7 @@ from mambaboot import devchannel
 from mambaboot.devchannel import build as build_mod
 from mambaboot.devchannel import realpkgs, wheels
 from tests.support.sandbox import Sandbox
+from tests.support.scratch import scratch_dir
 
 MATERIAL = devchannel.find_shared_dir()
 pytestmark = pytest.mark.skipif(
@@ -26,9 +27,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def real_env(demo_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Sandbox, str]:
+def real_env(request: pytest.FixtureRequest, demo_channel: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[Sandbox, str]:
     """One environment with python, the real conda and mamba, and demo-noarch."""
-    sandbox = Sandbox.make(tmp_path_factory.mktemp("real-managers"))
+    sandbox = Sandbox.make(scratch_dir(request, tmp_path_factory, "real-managers"))
     sandbox.run("create", "real", "-c", str(demo_channel), "--with", "demo-noarch", check=True)
     return sandbox, str(sandbox.root / "real")
 

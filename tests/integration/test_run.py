@@ -16,15 +16,17 @@ import pytest
 
 from mambaboot.devchannel import PYTHON_VERSION
 from tests.support.sandbox import Sandbox, demo_env
+from tests.support.scratch import scratch_dir
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
+def made(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         demo_channel: Path) -> tuple[Sandbox, Path]:
     """One real environment (python + conda + mamba + demo-activate) for the whole module."""
-    return demo_env(tmp_path_factory.mktemp("run"), demo_channel)
+    return demo_env(scratch_dir(request, tmp_path_factory, "run"), demo_channel)
 
 
 def run(sandbox: Sandbox, prefix: Path, *argv: str, **kw: object,

@@ -19,6 +19,7 @@ from mambaboot.devchannel import PYTHON_VERSION
 from mambaboot.errors import ActiveEnvironmentError, UsageError
 from tests.support.marks import needs_pty
 from tests.support.sandbox import Sandbox, demo_env
+from tests.support.scratch import scratch_dir
 
 PYVER = ".".join(PYTHON_VERSION.split(".")[:2])
 ENVDIR = "demo_" + PYVER.replace(".", "_")
@@ -26,9 +27,10 @@ PROMPT = f"({ENVDIR}) "
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory, demo_channel: Path) -> tuple[Sandbox, Path]:
+def made(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         demo_channel: Path) -> tuple[Sandbox, Path]:
     """One real environment (python + conda + mamba + demo-activate) for the whole module."""
-    return demo_env(tmp_path_factory.mktemp("shell"), demo_channel)
+    return demo_env(scratch_dir(request, tmp_path_factory, "shell"), demo_channel)
 
 
 def spawn_shell(sandbox: Sandbox, prefix: Path, name: str) -> pexpect.spawn:

@@ -30,20 +30,25 @@ def stuck_rmdir(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Make ``os.rmdir`` of folders called ``name`` fail as a folder in use does."""
     real_rmdir = os.rmdir
 
-    def rmdir(path: str | os.PathLike[str]) -> None:
+    def rmdir(path: str | os.PathLike[str], *, dir_fd: int | None = None) -> None:
+        # dir_fd: shutil.rmtree calls it so, and pytest's own clean-up may run
+        # while this stand-in is still in place
         if Path(path).name == name:
             raise PermissionError(13, "in use", str(path))
-        real_rmdir(path)
+        real_rmdir(path, dir_fd=dir_fd)
 
     monkeypatch.setattr(os, "rmdir", rmdir)
 
 
 @pytest.fixture(autouse=True)
-def scratch_cwd(tmp_path_factory: pytest.TempPathFactory,
+def scratch_cwd(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this.
 
-    Autouse in every module that imports it.
+    Autouse in every module that imports it. ``tmp_path`` is asked for before
+    ``monkeypatch`` so that it is torn down after it: pytest removes a passing
+    test's ``tmp_path`` (retention policy ``failed``) with the real ``os.rmdir``,
+    not with a test's stuck stand-in.
     """
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 

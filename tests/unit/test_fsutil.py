@@ -15,14 +15,7 @@ from mambaboot.fsutil import (
     remove_tree,
     tree_size,
 )
-from tests.support.fstools import stuck_rmdir
-
-
-@pytest.fixture(autouse=True)
-def _cwd_is_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A deletion walk that wrongly falls back to '.' (``os.scandir(None)``) empties only this."""
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+from tests.support.fstools import scratch_cwd, stuck_rmdir  # noqa: F401 - scratch_cwd is autouse
 
 
 def test_remove_tree_never_follows_links(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import pytest
 from mambaboot.devchannel import PackageSpec, index_channel, write_package
 from tests.support.prefixes import processes_with
 from tests.support.sandbox import Sandbox
+from tests.support.scratch import scratch_dir
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="activate.d *.sh scripts and /proc")
@@ -32,9 +33,10 @@ def activate_d(name: str, body: str) -> PackageSpec:
 
 
 @pytest.fixture(scope="module")
-def channel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def channel(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(channel, marker file): packages whose activate.d scripts mark, hang, or fork."""
-    base = tmp_path_factory.mktemp("pkgcode")
+    base = scratch_dir(request, tmp_path_factory, "pkgcode")
     marker = base / "activated.log"
     folder = base / "channel"
     for spec in (

@@ -11,6 +11,7 @@ import pytest
 
 from mambaboot.devchannel import PYTHON_VERSION
 from tests.support.sandbox import Sandbox, demo_env, real_micromamba
+from tests.support.scratch import scratch_dir
 from tests.support.wine import Wine
 from tests.unit.activation.test_scripts_batch import run_cycle, windows_entries
 from tests.unit.activation.test_scripts_posix import activate_and_deactivate, same
@@ -35,7 +36,7 @@ def made(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     (templates / "bin").mkdir()
     (templates / "bin" / "python").write_text("not the engine's python")
     try:
-        yield demo_env(tmp_path_factory.mktemp("realenv"), demo_channel,
+        yield demo_env(scratch_dir(request, tmp_path_factory, "realenv"), demo_channel,
                        "--template", str(templates / "__home__"),
                        "--template", str(templates / "bin"), engine=engine)
     finally:

@@ -42,6 +42,7 @@ from mambaboot.devchannel import (
     RawMember,
 )
 from mambaboot.devchannel import build as build_mod
+from tests.support.scratch import scratch_dir
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="python package is Linux-only")
 SUBDIR = devchannel.current_subdir()
@@ -275,9 +276,10 @@ def test_cli_synthetic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 @pytest.fixture(scope="module")
-def demo_env(demo_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_env(request: pytest.FixtureRequest, demo_channel: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo packages installed into a prefix with a space and a non-ASCII letter."""
-    base = tmp_path_factory.mktemp("demo-env")
+    base = scratch_dir(request, tmp_path_factory, "demo-env")
     prefix = base / "env with space ü"
     records = solve_install([demo_channel.as_uri()], DEMO_SPECS, prefix, base)
     solved = {r.name.normalized for r in records}

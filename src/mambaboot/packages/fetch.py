@@ -63,11 +63,17 @@ class Wanted:
         return self.file_name
 
 
-def rattler_cached_sha256(pkgs: Path, dist: str) -> str | None:
-    """The sha256 rattler recorded when it extracted ``dist`` into the cache (None if absent)."""
-    lock = pkgs / f"{dist}.lock"
+def rattler_cached_sha256(pkgs: Path, dist: str, fd: int | None = None) -> str | None:
+    """The sha256 rattler recorded when it extracted ``dist`` into the cache (None if absent).
+
+    ``fd``: the lock file, already open (and locked) by the caller, read through.
+    """
     try:
-        data = lock.read_bytes()
+        if fd is not None:
+            os.lseek(fd, 0, os.SEEK_SET)
+            data = os.read(fd, _RATTLER_LOCK_SIZE + 1)
+        else:
+            data = (pkgs / f"{dist}.lock").read_bytes()
     except OSError:
         return None
     if len(data) != _RATTLER_LOCK_SIZE or not (pkgs / dist / "info").is_dir():

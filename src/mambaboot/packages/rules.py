@@ -303,35 +303,33 @@ def walk_tree(folder: Path, label: str) -> Tree:
 
 
 def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
-    """Type, mode, size and mtime (or link target) of what the engine links, as one digest.
+    """Identity, mode, size and mtime (or link target) of what the engine links, as one digest.
 
     What the engine reads is ``entries`` (the listed paths) plus ``info/``:
-    those and every folder above them are lstat-ed by name, ``info/`` is
-    walked (a file added there, such as a link.json, changes what the engine
-    does). A file added elsewhere is never linked, so it is not looked for:
-    this is one ``lstat`` per listed path and folder and no directory reads
-    outside ``info/``, which keeps a warm create's check cheap. The
-    same function fingerprints a fresh tree (after ``check_listed``: it holds
-    exactly its entries) and a cached one, so the two can never disagree on
-    how it is computed. An in-place edit through an environment's hard link
-    changes the shared inode's mtime, so it changes this digest.
+    each listed path is lstat-ed by name and ``info/`` is walked (a file added
+    there, such as a link.json, changes what the engine does). A file added
+    elsewhere is never linked, so it is not looked for: one ``lstat`` per
+    listed path and no directory reads outside ``info/``, which keeps a warm
+    create's check cheap. Each line carries the file's device and inode: a
+    folder above a listed path swapped for a symlink redirects the engine's
+    reads to other files, whose identities differ even where their sizes and
+    mtimes were copied (the same identities mean the same, vetted files), so
+    the folders themselves need no ``lstat``. An in-place edit through an
+    environment's hard link changes the shared inode's mtime. The same function
+    fingerprints a fresh tree (after ``check_listed``: it holds exactly its
+    entries) and a cached one, so the two can never disagree on how it is
+    computed. A cache copied elsewhere (new inodes) is vetted again, once.
     """
     base = os.fspath(folder)
-    seen: list[str] = []
-    parents: set[str] = set()
-    for name in dict.fromkeys(entries):
-        if not name.startswith("info/"):
-            seen.append(_note(name, f"{base}/{name}"))
-            parents.add(name.rpartition("/")[0])
-    # every folder above a listed path too: one swapped for a symlink would
-    # redirect the engine's reads while each file's lstat looked the same
-    folders: set[str] = set()
-    for parent in parents:
-        folder_name = parent
-        while folder_name and folder_name not in folders:
-            folders.add(folder_name)
-            folder_name = folder_name.rpartition("/")[0]
-    seen += [_note(f"{name}/", f"{base}/{name}") for name in folders]
+    names = [name for name in dict.fromkeys(entries) if not name.startswith("info/")]
+    if _RELATIVE_LSTAT:  # names resolved from the package's folder, not from /
+        fd = os.open(base, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            seen = [_note(name, name, fd) for name in names]
+        finally:
+            os.close(fd)
+    else:
+        seen = [_note(name, f"{base}/{name}") for name in names]
     stack = ["info"]
     while stack:
         rel = stack.pop()
@@ -353,20 +351,21 @@ def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _note(name: str, path: str) -> str:
+#: lstat and readlink relative to an open folder (POSIX): the kernel walks the
+#: package's own path once, not the cache's path again for every file.
+_RELATIVE_LSTAT = os.lstat in os.supports_dir_fd and os.readlink in os.supports_dir_fd
+
+
+def _note(name: str, path: str, dir_fd: int | None = None) -> str:
     """One entry's line of a fingerprint (a missing one has its own, never a vetted one's)."""
     try:
-        st = os.lstat(path)
+        st = os.lstat(path, dir_fd=dir_fd)
     except OSError:
         return f"{name}\0-"
     mode = st.st_mode
     if stat.S_ISLNK(mode):
-        return f"{name}\0l\0{os.readlink(path)}"
-    if stat.S_ISREG(mode):
-        return f"{name}\0f\0{mode}\0{st.st_size}\0{st.st_mtime_ns}"
-    if stat.S_ISDIR(mode):
-        return f"{name}\0d"
-    return f"{name}\0?\0{mode}"
+        return f"{name}\0l\0{os.readlink(path, dir_fd=dir_fd)}\0{st.st_dev}\0{st.st_ino}"
+    return f"{name}\0{mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_dev}\0{st.st_ino}"
 
 
 def _utf8(name: str) -> bool:

@@ -12,9 +12,9 @@ each package: what is checked is the tree the engine links from.
   links, metadata, and that it is exactly what its paths.json lists) and only
   then moved into the cache with rattler's cache lock. rattler then links
   from that tree.
-* A package already in the cache: its tree's fingerprint (mode, size, mtime
-  of every listed file, the target of every listed link, everything in
-  ``info/``) must match the one taken when it was vetted; a tree
+* A package already in the cache: its tree's fingerprint (identity, mode,
+  size, mtime of every listed file, the target of every listed link,
+  everything in ``info/``) must match the one taken when it was vetted; a tree
   edited through a hard link from some environment is unpacked afresh from the
   archive instead of poisoning a new environment. A tree we never vetted (made
   by another tool) is checked and every file hashed against its paths.json once.
@@ -57,8 +57,9 @@ from mambaboot.packages.unpack import Job, Unpacker
 _UNKNOWN = object()
 #: Bump whenever the rules change, so every cached package is vetted again
 #: (3: trees must match their paths.json; stamps carry the checked contents;
-#: 4: the fingerprint covers the listed paths and info/, not every name).
-CHECKER_VERSION = 4
+#: 4: the fingerprint covers the listed paths and info/, not every name;
+#: 5: each line carries the file's device and inode instead of a line per folder).
+CHECKER_VERSION = 5
 STAMP_DIR = ".mambaboot-vetted"
 STAGING_DIR = ".mambaboot-staging"
 #: What rattler 0.28 writes into ``NAME-VERSION-BUILD.lock``: a big-endian
@@ -228,11 +229,11 @@ def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
     the engine will link. That keeps a warm create at one ``lstat`` per listed
     file, no directory reads and no metadata parsing.
     """
-    if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # not cached (the common case)
-        return None
     folder = pkgs / want.dist
-    with _cache_entry_lock(pkgs / f"{want.dist}.lock"):
-        if rattler_cached_sha256(pkgs, want.dist) != want.sha256:  # changed under us
+    # rattler's lock file holds the sha256 it extracted: read through the locked
+    # descriptor (no lock file: not cached, and nothing is created by looking)
+    with _cache_entry_lock(pkgs / f"{want.dist}.lock") as fd:
+        if rattler_cached_sha256(pkgs, want.dist, fd) != want.sha256:
             return None
         stamp = _read_stamp(_stamp_path(pkgs, want), want)
         if stamp is not None:

@@ -9,6 +9,7 @@ the worker for these operations; the format decisions are documented there.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,58 @@ def write_lock(records: Sequence[rattler.RepoDataRecord], channels: list[str], p
 def prefix_records(prefix: Path) -> list[rattler.PrefixRecord]:
     metas = sorted((prefix / "conda-meta").glob("*.json"))
     return [rattler.PrefixRecord.from_path(p) for p in metas]
+
+
+def meta_state(prefix: Path) -> list[tuple[str, int, int, int]]:
+    """Name, inode, size and mtime of every conda-meta record: what ``prefix_records`` reads.
+
+    Records parsed earlier are reused only while this is unchanged (``ReadAhead``).
+    """
+    out = []
+    with os.scandir(prefix / "conda-meta") as it:
+        for entry in it:
+            if entry.name.endswith(".json"):
+                st = entry.stat(follow_symlinks=False)
+                out.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns))
+    return sorted(out)
+
+
+class ReadAhead:
+    """conda-meta parsed on a thread right after linking, for the lockfile step.
+
+    The parent scans the prefix and writes the activation scripts before it asks
+    for the lockfile, and this worker would sit idle meanwhile; parsing 400
+    records takes ~0.15 s. ``records`` hands them over only if conda-meta still
+    is exactly what was parsed (same names, inodes, sizes, mtimes, taken before
+    parsing), else it returns None and the caller reads conda-meta again: one
+    reader, read once or twice, never a stale copy.
+    """
+
+    def __init__(self, prefix: Path) -> None:
+        import threading
+
+        self.prefix = prefix
+        self._result: tuple[list[tuple[str, int, int, int]], list[rattler.PrefixRecord]] | None
+        self._result = None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            before = meta_state(self.prefix)
+            self._result = (before, prefix_records(self.prefix))
+        except Exception:  # any failure: the lockfile step reads conda-meta afresh
+            self._result = None
+
+    def records(self) -> list[rattler.PrefixRecord] | None:
+        self._thread.join()
+        if self._result is None:
+            return None
+        before, records = self._result
+        try:
+            return records if meta_state(self.prefix) == before else None
+        except OSError:
+            return None
 
 
 def explicit_text(records: Sequence[rattler.RepoDataRecord], subdir: str | None = None) -> str:

@@ -193,6 +193,10 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     return {**_finish(records, channels, clobbers), "pypi": pypi}
 
 
+#: conda-meta of the prefix this worker just linked, being parsed for ``write_lock``.
+_READ_AHEAD: dict[str, lockrecords.ReadAhead] = {}
+
+
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
                    emit: Events, local: dict[str, Path]) -> None:
     """Link the vetted ``records``; ``local`` maps names to verified archives to link from.
@@ -216,6 +220,7 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
     if local:
         emit("origins")  # rewrites every conda-meta record: seconds on a large create
         lockrecords.restore_origins(Path(req["prefix"]), records)
+    _READ_AHEAD[req["prefix"]] = lockrecords.ReadAhead(Path(req["prefix"]))
 
 
 def _limits(req: dict[str, Any]) -> Limits:
@@ -238,7 +243,9 @@ async def write_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     there, so this one op serves every create and ``mambaboot lock``.
     """
     prefix = Path(req["prefix"])
-    records = lockrecords.prefix_records(prefix)
+    ahead = _READ_AHEAD.pop(req["prefix"], None)
+    early = ahead.records() if ahead is not None else None
+    records = early if early is not None else lockrecords.prefix_records(prefix)
     lock = prefix / ".mambaboot" / "lock.yml"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lockrecords.write_lock(records, req["channels"], lock)

@@ -85,3 +85,38 @@ def test_environment_picks_one_and_an_unknown_one_is_named(tmp_path: Path) -> No
     with pytest.raises(LockFormatError, match=r"has no environment 'docs' \(it has: default, "
                                               r"test\); pick one of those with --environment"):
         lockrecords.read_lock(path, environment="docs")
+
+
+def installed_prefix(tmp_path: Path) -> Path:
+    """A prefix rattler linked for real: one package, one conda-meta record."""
+    archive = write_package(PackageSpec("tool", "1.0", files={"lib/tool.txt": b"x\n"}),
+                            tmp_path / "channel")
+    record = asyncio.run(rattler.RepoDataRecord.from_package_archive(archive))
+    record.url = archive.as_uri()
+    prefix = tmp_path / "env"
+    asyncio.run(rattler.install([record], target_prefix=prefix, cache_dir=tmp_path / "pkgs",
+                                show_progress=False, execute_link_scripts=False))
+    return prefix
+
+
+def test_read_ahead_hands_over_what_conda_meta_holds(tmp_path: Path) -> None:
+    prefix = installed_prefix(tmp_path)
+    early = lockrecords.ReadAhead(prefix).records()
+    assert early is not None
+    assert [r.name.normalized for r in early] == [
+        r.name.normalized for r in lockrecords.prefix_records(prefix)] == ["tool"]
+
+
+def test_read_ahead_is_dropped_when_conda_meta_changed_after_it_was_read(tmp_path: Path) -> None:
+    """The lockfile must describe conda-meta as it is when the lock is written."""
+    prefix = installed_prefix(tmp_path)
+    ahead = lockrecords.ReadAhead(prefix)
+    ahead._thread.join()
+    meta = next((prefix / "conda-meta").glob("tool-*.json"))
+    meta.write_text(meta.read_text().replace('"version": "1.0"', '"version": "1.1"'))
+    assert ahead.records() is None
+    assert [str(r.version) for r in lockrecords.prefix_records(prefix)] == ["1.1"]
+
+
+def test_read_ahead_of_a_prefix_without_conda_meta_gives_nothing(tmp_path: Path) -> None:
+    assert lockrecords.ReadAhead(tmp_path / "missing").records() is None

@@ -190,7 +190,7 @@ def lock(*, env: PathLike, root: PathLike | None = None, format: str = "rattler"
 
 
 def bundle(*, env: PathLike, out: PathLike, root: PathLike | None = None,
-           cache: PathLike | None = None) -> BundleResult:
+           cache: PathLike | None = None, progress: ProgressCallback = no_progress) -> BundleResult:
     """Write the lockfile and every package archive into ``out`` (a new folder or a .tar).
 
     Archives come from the cache the environment was made with, or ``cache``.
@@ -199,14 +199,15 @@ def bundle(*, env: PathLike, out: PathLike, root: PathLike | None = None,
 
     base = _root(root)
     return bundle_env(env_path(env, base), Path(out), _cache(cache, base),
-                      own_cache=cache is None)
+                      own_cache=cache is None, progress=progress)
 
 
 def export(*, env: PathLike, out: PathLike, root: PathLike | None = None,
            cache: PathLike | None = None, offline: bool = False,
            micromamba: PathLike | None = None, platform: str | None = None,
            micromamba_version: str | None = None,
-           micromamba_sha256: str | None = None) -> ExportResult:
+           micromamba_sha256: str | None = None,
+           progress: ProgressCallback = no_progress) -> ExportResult:
     """Write an installer folder (install.sh/.bat/.ps1, env.txt, lock.yml) into ``out``.
 
     It rebuilds the environment with micromamba on a machine with nothing
@@ -218,7 +219,7 @@ def export(*, env: PathLike, out: PathLike, root: PathLike | None = None,
     return export_env(env_path(env, base), Path(out), _cache(cache, base), offline=offline,
                       micromamba=Path(micromamba) if micromamba is not None else None,
                       platform=platform, micromamba_version=micromamba_version,
-                      micromamba_sha256=micromamba_sha256)
+                      micromamba_sha256=micromamba_sha256, progress=progress)
 
 
 def list_envs(*, root: PathLike | None = None) -> ListResult:

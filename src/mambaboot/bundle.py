@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mambaboot import __version__
 from mambaboot.errors import UsageError
+from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.locations import Cache
 from mambaboot.results import BundleResult
 
@@ -27,7 +28,8 @@ BUNDLE_MARKER = "bundle.json"
 WHEELS = "wheels"
 
 
-def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True) -> BundleResult:
+def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True,
+               progress: ProgressCallback = no_progress) -> BundleResult:
     """``mambaboot bundle``: the environment at ``env`` -> a new folder or ``.tar`` ``out``.
 
     The archives come from the cache the environment was made with (its
@@ -46,11 +48,15 @@ def bundle_env(env: Path, out: Path, cache: Cache, *, own_cache: bool = True) ->
         raise UsageError(f"{out} already exists; choose a new name.")
     pkgs = (prefix.pkgs_link.resolve() if own_cache and prefix.pkgs_link.is_symlink()
             else cache.pkgs)
-    return write_bundle(prefix.lockfile, pkgs, out)
+    return write_bundle(prefix.lockfile, pkgs, out, progress)
 
 
-def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
-    """Write the bundle for the environment whose lockfile is ``lock``."""
+def write_bundle(lock: Path, pkgs: Path, out: Path,
+                 progress: ProgressCallback = no_progress) -> BundleResult:
+    """Write the bundle for the environment whose lockfile is ``lock``.
+
+    ``progress`` hears the warnings (a cached archive replaced by a fresh copy).
+    """
     from mambaboot import lockfile
     from mambaboot.locations import fs_error
     from mambaboot.packages.fetch import copy_into, ensure_archives
@@ -63,7 +69,7 @@ def write_bundle(lock: Path, pkgs: Path, out: Path) -> BundleResult:
     # in the rattler worker: no rattler in this process
     wanted, wheels = lockfile.read_wanted(lock)
     try:
-        archives = ensure_archives(wanted, pkgs, need_archive=True)
+        archives = ensure_archives(wanted, pkgs, need_archive=True, progress=progress)
         # PyPI wheels: checked against the lock's sha256, kept next to the package cache
         wheel_files = fetch_wheels(wheels, pkgs.parent / "wheels")
     except OSError as exc:  # a read-only cache that must fetch a missing archive, a full disk

@@ -120,8 +120,7 @@ def _retry_loop(what: str, settings: HttpSettings, progress: ProgressCallback,
             time.sleep(delay)
     raise DownloadError(
         f"Could not download {what} after {settings.attempts} attempts ({last}); check the "
-        "network, HTTPS_PROXY and the mirror (MAMBABOOT_MICROMAMBA_URL), or use --offline "
-        "with a cached copy.")
+        "network and HTTPS_PROXY, then run the same command again.")
 
 
 def _object_attempt(url: str, tmp: Path) -> None:

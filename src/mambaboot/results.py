@@ -136,6 +136,7 @@ class ExportResult(JsonResult):
     platform: str
     offline: bool
     micromamba_sha256: str
+    micromamba_embedded: bool = False  # the binary is in the folder (--offline, --micromamba)
 
 
 @dataclass(frozen=True)

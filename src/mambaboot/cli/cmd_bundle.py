@@ -19,7 +19,8 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mambaboot import api
-    from mambaboot.cli.render import render
+    from mambaboot.cli.render import render, warnings_only
 
-    result = api.bundle(env=args.env, out=args.out, root=args.root, cache=args.cache)
+    result = api.bundle(env=args.env, out=args.out, root=args.root, cache=args.cache,
+                        progress=warnings_only)
     return render("bundle", result, as_json=args.json, quiet=args.quiet)

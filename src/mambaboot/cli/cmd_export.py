@@ -34,10 +34,10 @@ def register(subs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mambaboot import api
-    from mambaboot.cli.render import render
+    from mambaboot.cli.render import render, warnings_only
 
     result = api.export(env=args.env, out=args.out, root=args.root, cache=args.cache,
                         offline=args.offline, micromamba=args.micromamba,
                         platform=args.platform, micromamba_version=args.micromamba_version,
-                        micromamba_sha256=args.micromamba_sha256)
+                        micromamba_sha256=args.micromamba_sha256, progress=warnings_only)
     return render("export", result, as_json=args.json, quiet=args.quiet)

@@ -46,6 +46,12 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def warnings_only(event: str, data: dict[str, Any]) -> None:
+    """A progress callback for commands that draw no progress: warnings are still said."""
+    if event == "warning":
+        warn(str(data["message"]))
+
+
 def envelope(command: str | None, *, exit_code: int = 0, result: Any = None,
              error: BaseException | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": SCHEMA, "command": command, "ok": exit_code == 0,
@@ -211,8 +217,12 @@ def _bundle(result: Any, quiet: bool, _code: int, **_: Any) -> None:
 
 def _export(result: Any, quiet: bool, _code: int, **_: Any) -> None:
     if not quiet:
-        where = "everything inside, no network needed" if result.offline else \
-            "micromamba and packages are downloaded"
+        if result.offline:
+            where = "everything inside, no network needed"
+        elif result.micromamba_embedded:
+            where = "micromamba inside, packages are downloaded"
+        else:
+            where = "micromamba and packages are downloaded"
         print(f"Wrote installer {result.folder} ({result.packages} packages, {result.platform}; "
               f"{where})")
         print("  on the other machine: sh install.sh [TARGET]  (or install.bat, install.ps1)")

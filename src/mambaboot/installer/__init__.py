@@ -133,7 +133,8 @@ def export_env(env: Path, out: Path, cache: Cache, *, offline: bool = False,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ExportResult(out, len(wanted), env_platform, offline, binary.sha256)
+    return ExportResult(out, len(wanted), env_platform, offline, binary.sha256,
+                        micromamba_embedded=bool(embedded))
 
 
 def _render(template: str, fields: dict[str, str]) -> str:

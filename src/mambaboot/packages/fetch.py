@@ -185,17 +185,9 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     downloads: list[Wanted] = []
     for want in wanted:
         archive = pkgs / want.file_name
+        if archive.is_file() and _stale(archive, want, against, progress):
+            archive.unlink()  # fetched afresh below, from the bundle, the channel or the URL
         if archive.is_file():
-            algorithm, expected = want.check
-            actual = file_digest(archive, algorithm)[0]
-            if actual != expected:
-                archive.unlink()
-                raise HashMismatchError(
-                    f"The cached archive of {want.name} ({archive}) does not match {against} "
-                    f"(expected {algorithm} {expected}, got {actual}): the channel's package "
-                    "was rebuilt since it was cached, or the cached copy is damaged; it was "
-                    "deleted and nothing was installed, run the same command again to fetch "
-                    "it afresh.")
             result[want.name] = archive
         elif source_dir is not None:
             src = source_dir / want.file_name
@@ -225,6 +217,27 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
             f"--offline, but {len(missing)} package(s) are not in the cache ({names}); run the "
             "same command once without --offline, or create from a bundle (mambaboot bundle).")
     return result
+
+
+def _stale(archive: Path, want: Wanted, against: str, progress: ProgressCallback) -> bool:
+    """Does the cached archive differ from what ``against`` now says? (said, never silent)
+
+    The cached copy was verified when it was cached; a channel that rebuilt a
+    package under the same file name (or a damaged copy) makes it differ now.
+    Like micromamba and pixi, the package is then fetched afresh and checked
+    against the new digest, in this run, with one warning per package: a
+    create of many rebuilt packages must not take one failed run per package.
+    """
+    algorithm, expected = want.check
+    actual = file_digest(archive, algorithm)[0]
+    if actual == expected:
+        return False
+    progress("warning", {"message": (
+        f"The cached archive of {want.name} ({want.file_name}) does not match {against} "
+        f"(cached {algorithm} {actual[:12]}..., expected {expected[:12]}...): the channel "
+        "rebuilt it or the copy was damaged; the cached copy is replaced by a fresh, "
+        "checked one.")})
+    return True
 
 
 def _download_all(wanted: list[Wanted], pkgs: Path, against: str,

@@ -24,7 +24,7 @@ from mambaboot.engines.micromamba.binary import (
     verify_cached,
     write_origin,
 )
-from mambaboot.errors import ChecksumError, MambabootError, UsageError
+from mambaboot.errors import ChecksumError, DownloadError, MambabootError, UsageError
 from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.locations import Cache
 
@@ -89,7 +89,15 @@ def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
                     "to pin the digest yourself.") from exc
             expected, checksum_from = normalize_digest(text, checksum_url), checksum_url
         progress("download-begin", {"what": f"micromamba {version} ({subdir})", "url": url})
-        sha = download_verified(url, dest, expected=expected, client=client,
-                                settings=settings, progress=progress, executable=True)
+        try:
+            sha = download_verified(url, dest, expected=expected, client=client,
+                                    settings=settings, progress=progress, executable=True)
+        except ChecksumError:
+            raise  # a mismatch says what it is; the advice below is for the network
+        except DownloadError as exc:
+            raise DownloadError(
+                f"{exc.message.removesuffix(', then run the same command again.')}, or point "
+                "MAMBABOOT_MICROMAMBA_URL at a mirror, or give a binary you have "
+                "(export --micromamba FILE, micromamba fetch --source channel).") from exc
     return write_origin(dest, version, subdir, sha256=sha, source="release", url=url,
                         checksum=checksum_from)

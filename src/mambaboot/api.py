@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mambaboot.errors import MambabootError, UsageError
 from mambaboot.results import (
@@ -124,7 +124,7 @@ def create(*, name: str | None = None, python: str | None = None,
         from_bundle=from_bundle is not None, managers=managers, pip=pip, offline=offline,
         allow_link_scripts=allow_link_scripts, limits=unpack_limits(max_unpacked, max_members),
         environment=environment)
-    report = progress or no_progress
+    report, heard = _hearing(progress)
     for warning in warnings:
         report("warning", {"message": warning})
     folders = tuple(Path(t).expanduser().absolute() for t in templates)
@@ -150,7 +150,20 @@ def create(*, name: str | None = None, python: str | None = None,
         result = session.create(request, prefix, where, engine=engine, progress=report,
                                 check_shell=check_shell, templates=folders,
                                 engine_options=engine_options)
-    return dataclasses.replace(result, warnings=warnings) if warnings else result
+    return dataclasses.replace(result, warnings=tuple(heard)) if heard else result
+
+
+def _hearing(progress: ProgressCallback | None) -> tuple[ProgressCallback, list[str]]:
+    """``progress``, and the list of every warning it hears, for the result's ``warnings``:
+    a library caller that passes no callback still gets them."""
+    heard: list[str] = []
+
+    def report(event: str, data: dict[str, Any]) -> None:
+        if event == "warning":
+            heard.append(str(data["message"]))
+        (progress or no_progress)(event, data)
+
+    return report, heard
 
 
 def remove(*, env: PathLike, root: PathLike | None = None, dry_run: bool = False,
@@ -195,11 +208,15 @@ def bundle(*, env: PathLike, out: PathLike, root: PathLike | None = None,
 
     Archives come from the cache the environment was made with, or ``cache``.
     """
+    import dataclasses
+
     from mambaboot.bundle import bundle_env
 
     base = _root(root)
-    return bundle_env(env_path(env, base), Path(out), _cache(cache, base),
-                      own_cache=cache is None, progress=progress)
+    report, heard = _hearing(progress)
+    result = bundle_env(env_path(env, base), Path(out), _cache(cache, base),
+                        own_cache=cache is None, progress=report)
+    return dataclasses.replace(result, warnings=tuple(heard)) if heard else result
 
 
 def export(*, env: PathLike, out: PathLike, root: PathLike | None = None,
@@ -213,13 +230,17 @@ def export(*, env: PathLike, out: PathLike, root: PathLike | None = None,
     It rebuilds the environment with micromamba on a machine with nothing
     installed; ``offline`` puts every archive and the micromamba binary in it.
     """
+    import dataclasses
+
     from mambaboot.installer import export_env
 
     base = _root(root)
-    return export_env(env_path(env, base), Path(out), _cache(cache, base), offline=offline,
-                      micromamba=Path(micromamba) if micromamba is not None else None,
-                      platform=platform, micromamba_version=micromamba_version,
-                      micromamba_sha256=micromamba_sha256, progress=progress)
+    report, heard = _hearing(progress)
+    result = export_env(env_path(env, base), Path(out), _cache(cache, base), offline=offline,
+                        micromamba=Path(micromamba) if micromamba is not None else None,
+                        platform=platform, micromamba_version=micromamba_version,
+                        micromamba_sha256=micromamba_sha256, progress=report)
+    return dataclasses.replace(result, warnings=tuple(heard)) if heard else result
 
 
 def list_envs(*, root: PathLike | None = None) -> ListResult:

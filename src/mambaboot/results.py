@@ -125,6 +125,7 @@ class BundleResult(JsonResult):
 
     bundle: Path
     packages: int
+    warnings: tuple[str, ...] = ()  # also sent as "warning" events while it ran
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class ExportResult(JsonResult):
     offline: bool
     micromamba_sha256: str
     micromamba_embedded: bool = False  # the binary is in the folder (--offline, --micromamba)
+    warnings: tuple[str, ...] = ()  # also sent as "warning" events while it ran
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -233,11 +234,31 @@ def test_archive_not_matching_repodata_is_never_linked(
         elif leftover != cached:
             leftover.unlink()
     flip_byte(cached)
+    # replaced in the same run by a fresh, checked copy from the channel, and said so
     proc = sandbox.run("create", "h2", *args)
-    assert proc.returncode == 1 and "cached archive" in proc.stderr, proc.stderr
-    assert not (sandbox.root / "h2").exists() and not cached.exists()
-    sandbox.run("create", "h2", *args, check=True)  # re-fetched from the channel
+    assert proc.returncode == 0, proc.stderr
+    assert "cached archive of hashed" in proc.stderr and "never used" in proc.stderr
     assert (sandbox.root / "h2" / "share" / "hashed.txt").read_bytes() == b"the real bytes\n" * 100
+
+
+def test_an_edit_that_puts_size_and_mtime_back_is_found_by_verify_and_never_linked_again(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path) -> None:
+    """The fingerprint reads metadata; verify hashes. What verify finds shared with the
+    cache is checked again by the next create, which then unpacks it afresh (attack)."""
+    cache = tmp_path / "cache"
+    args = ("--no-managers", "--with", "demo-tool", "-c", str(demo_channel), "--cache", str(cache))
+    sandbox.run("create", "first", *args, check=True)
+    tool = sandbox.root / "first" / "bin" / "demo-tool"
+    original = tool.read_bytes()
+    st = tool.stat()
+    tool.write_bytes(original.replace(b"demo-tool", b"EVIL-TOOL"))  # same size, in place
+    os.utime(tool, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert tool.stat().st_size == st.st_size
+    found = sandbox.run("verify", "first")
+    assert found.returncode == 1 and "same file as in the package cache" in found.stdout
+    sandbox.run("create", "second", *args, check=True)
+    assert (sandbox.root / "second" / "bin" / "demo-tool").read_bytes() == original
+    assert sandbox.run("verify", "second").returncode == 0
 
 
 def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(

@@ -28,6 +28,7 @@ from mambaboot.errors import (
 )
 from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, path_of_file_url
+from mambaboot.packages.rules import check_identity, refuse
 
 CHUNK = 1 << 20
 PARALLEL_DOWNLOADS = 6
@@ -178,6 +179,12 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     seconds here, which must not look like a hang).
     """
     wanted = list(wanted)
+    for want in wanted:
+        # the file name becomes a path in the cache and in a bundle: a lock's
+        # "../../x.conda" or "/abs/x.conda" must never reach the file system
+        check_identity(want.file_name or want.name, **{"file name": want.file_name})
+        if ":" in want.file_name:  # C:x.conda is relative to drive C's folder on Windows
+            raise refuse(want.file_name, "its file name contains ':'")
     progress("fetch-start", {"count": len(wanted)})
     pkgs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | None] = {}
@@ -185,7 +192,14 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     downloads: list[Wanted] = []
     for want in wanted:
         archive = pkgs / want.file_name
-        if archive.is_file() and _stale(archive, want, against, progress):
+        if os.path.lexists(archive) and not (archive.is_file() and not archive.is_symlink()):
+            if not archive.is_symlink() and archive.is_dir():
+                raise MambabootError(
+                    f"The package cache holds a folder where the archive {want.file_name} "
+                    f"belongs ({archive}); move or delete that folder and run the same command "
+                    "again.")
+            archive.unlink()  # a symlink or special file is never ours to read: fetch afresh
+        if archive.is_file() and _stale(archive, want, against, offline, progress):
             archive.unlink()  # fetched afresh below, from the bundle, the channel or the URL
         if archive.is_file():
             result[want.name] = archive
@@ -219,7 +233,8 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     return result
 
 
-def _stale(archive: Path, want: Wanted, against: str, progress: ProgressCallback) -> bool:
+def _stale(archive: Path, want: Wanted, against: str, offline: bool,
+           progress: ProgressCallback) -> bool:
     """Does the cached archive differ from what ``against`` now says? (said, never silent)
 
     The cached copy was verified when it was cached; a channel that rebuilt a
@@ -235,8 +250,9 @@ def _stale(archive: Path, want: Wanted, against: str, progress: ProgressCallback
     progress("warning", {"message": (
         f"The cached archive of {want.name} ({want.file_name}) does not match {against} "
         f"(cached {algorithm} {actual[:12]}..., expected {expected[:12]}...): the channel "
-        "rebuilt it or the copy was damaged; the cached copy is replaced by a fresh, "
-        "checked one.")})
+        "rebuilt it or the copy was damaged; that copy was deleted and is never used"
+        + (" (--offline: a local channel or the bundle must provide the package)." if offline
+           else ", the package is fetched again and checked."))})
     return True
 
 

@@ -23,8 +23,10 @@ each package: what is checked is the tree the engine links from.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -273,6 +275,20 @@ def _files_match_paths_json(folder: Path) -> bool:
         except OSError:
             return False
     return True
+
+
+def forget_vetted(tree: Path) -> None:
+    """Drop every stamp of the cached package ``tree``: its next use is a full check.
+
+    ``verify`` calls this when an environment's damaged file is one inode with
+    the cache: an edit that put the file's size and mtime back is invisible to the
+    fingerprint, never to the paths.json hashes of a tree without a stamp.
+    """
+    stamps = tree.parent / STAMP_DIR
+    with contextlib.suppress(OSError):
+        for stamp in stamps.glob(f"{glob.escape(tree.name)}-*.json"):
+            if re.fullmatch(r"[0-9a-f]{16}\.json", stamp.name[len(tree.name) + 1:]):
+                stamp.unlink()
 
 
 def _stamp_path(pkgs: Path, want: Wanted) -> Path:

@@ -116,11 +116,18 @@ def file_checks(prefix: Path, lockfile: Path | None = None) -> list[Check]:
                         f"{drift.files_checked - len(drift.unverified)} files of {len(good)} "
                         f"packages intact ({drift.bytes_hashed / 1e6:.1f} MB hashed){unverified}"))
     if drift.shared:
+        # the cache's metadata check (size, mtime) may not see an edit whose mtime was put
+        # back: forget that these trees were vetted, so the next create hashes them
+        # against paths.json and unpacks a damaged one afresh from its archive
+        from mambaboot.packages.vet import forget_vetted
+
+        for tree in sorted(drift.damaged_cache):
+            forget_vetted(Path(tree))
         checks.append(Check("shared files", False, (
             f"{len(drift.shared)} damaged file(s) are hard links shared with the package cache or "
             "other environments, which share the damage; recreate this environment "
-            "(mambaboot remove, then create: a damaged cache entry is unpacked afresh) and "
-            "verify the others")))
+            "(mambaboot remove, then create: the damaged cache entry is now marked to be checked "
+            "again and unpacked afresh) and verify the others")))
     if lockfile is not None and lockfile.is_file():
         try:
             locked = locked_packages(lockfile)

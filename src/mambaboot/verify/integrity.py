@@ -39,6 +39,7 @@ class Drift:
     changed: list[str] = field(default_factory=list)     # same name, other build/hash
     unverified: list[str] = field(default_factory=list)  # no sha256 recorded: size/type only
     shared: list[str] = field(default_factory=list)      # modified, and hard-linked elsewhere
+    damaged_cache: set[str] = field(default_factory=set)  # cache trees holding such a file
     files_checked: int = 0
     bytes_hashed: int = 0
 
@@ -185,7 +186,10 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
                 results[i] = _check_entry(root, *job)
         for i, future in futures.items():
             results[i] = future.result()
-    for state, label, size in filter(None, results):
+    for (_owner, _entry, extracted), result in zip(jobs, results, strict=True):
+        if result is None:
+            continue
+        state, label, size = result
         drift.files_checked += 1
         drift.bytes_hashed += size
         if state == "missing":
@@ -194,6 +198,8 @@ def check_files(prefix: Path, records: list[dict[str, Any]], drift: Drift,
             drift.modified.append(label)
             if label.endswith(")") and (" (the same file as" in label or " (hard-linked" in label):
                 drift.shared.append(label)
+            if extracted and " (the same file as in the package cache" in label:
+                drift.damaged_cache.add(extracted)
         elif state == "unverified":
             drift.unverified.append(label)
 

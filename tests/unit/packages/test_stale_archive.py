@@ -45,7 +45,7 @@ def test_a_rebuilt_package_replaces_its_cached_archive_with_a_warning(tmp_path: 
     assert got["tool"].read_bytes() == b"the rebuilt package"
     warnings = [d["message"] for e, d in heard if e == "warning"]
     assert len(warnings) == 1
-    assert "tool-1.0-h0_0.conda" in warnings[0] and "replaced" in warnings[0]
+    assert "tool-1.0-h0_0.conda" in warnings[0] and "never used" in warnings[0]
 
 
 def test_an_unchanged_cached_archive_is_used_without_a_word(tmp_path: Path) -> None:
@@ -74,3 +74,25 @@ def test_a_replacement_that_does_not_match_either_is_refused(tmp_path: Path) -> 
     with pytest.raises(HashMismatchError, match="does not match"):
         ensure_archives([want], pkgs, need_archive=True, progress=lambda e, d: None)
     assert not (pkgs / want.file_name).exists()
+
+
+@pytest.mark.parametrize("file_name", ["../../victim/precious-1.0-0.tar.bz2",
+                                       "/tmp/victim/abs-1.0-0.tar.bz2",
+                                       "..\\victim-1.0-0.conda", "C:victim-1.0-0.conda"])
+def test_a_lock_file_name_that_is_a_path_is_refused_before_anything_is_touched(
+        tmp_path: Path, file_name: str) -> None:
+    """A hostile lock's file_name deleted and rewrote a file outside the cache (attack)."""
+    from mambaboot.errors import UnsafePackageError
+
+    victim = tmp_path / "victim" / "precious-1.0-0.tar.bz2"
+    victim.parent.mkdir()
+    victim.write_bytes(b"precious user data")
+    _, want = channel_archive(tmp_path, b"echo PWNED")
+    hostile = Wanted("tool", file_name, want.url, want.sha256)
+    pkgs = tmp_path / "pkgs" / "a"
+    pkgs.mkdir(parents=True)
+    for source_dir in (None, tmp_path / "bundle"):
+        with pytest.raises(UnsafePackageError, match="file name"):
+            ensure_archives([hostile], pkgs, source_dir=source_dir, need_archive=True)
+    assert victim.read_bytes() == b"precious user data"
+    assert not any(pkgs.iterdir())

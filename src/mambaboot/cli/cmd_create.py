@@ -54,9 +54,8 @@ def run(args: argparse.Namespace) -> int:
     options = _engine_options(args)
     with ProgressView(enabled=not (args.json or args.quiet), verbose=args.verbose) as view:
         def progress(event: str, data: dict[str, Any]) -> None:
-            if event == "warning":  # never silent, even with --quiet or --json
-                render.warn(str(data["message"]))
-            else:
+            render.warnings_only(event, data)  # never silent, even with --quiet or --json
+            if event != "warning":
                 view(event, data)
 
         result = api.create(

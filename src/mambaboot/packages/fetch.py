@@ -9,10 +9,12 @@ create stops before anything is linked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from mambaboot.errors import (
 )
 from mambaboot.events import ProgressCallback, no_progress
 from mambaboot.fsutil import file_digest, path_of_file_url
-from mambaboot.packages.rules import check_identity, refuse
+from mambaboot.packages.rules import check_file_name
 
 CHUNK = 1 << 20
 PARALLEL_DOWNLOADS = 6
@@ -179,12 +181,8 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     seconds here, which must not look like a hang).
     """
     wanted = list(wanted)
-    for want in wanted:
-        # the file name becomes a path in the cache and in a bundle: a lock's
-        # "../../x.conda" or "/abs/x.conda" must never reach the file system
-        check_identity(want.file_name or want.name, **{"file name": want.file_name})
-        if ":" in want.file_name:  # C:x.conda is relative to drive C's folder on Windows
-            raise refuse(want.file_name, "its file name contains ':'")
+    for want in wanted:  # a lock's "../../x.conda" must never reach the file system
+        check_file_name(want.file_name)
     progress("fetch-start", {"count": len(wanted)})
     pkgs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | None] = {}
@@ -192,13 +190,15 @@ def ensure_archives(wanted: Iterable[Wanted], pkgs: Path, *, offline: bool = Fal
     downloads: list[Wanted] = []
     for want in wanted:
         archive = pkgs / want.file_name
-        if os.path.lexists(archive) and not (archive.is_file() and not archive.is_symlink()):
-            if not archive.is_symlink() and archive.is_dir():
+        with contextlib.suppress(FileNotFoundError):
+            mode = os.lstat(archive).st_mode
+            if stat.S_ISDIR(mode):
                 raise MambabootError(
                     f"The package cache holds a folder where the archive {want.file_name} "
                     f"belongs ({archive}); move or delete that folder and run the same command "
                     "again.")
-            archive.unlink()  # a symlink or special file is never ours to read: fetch afresh
+            if not stat.S_ISREG(mode):
+                archive.unlink()  # a symlink or special file is never ours to read: fetch afresh
         if archive.is_file() and _stale(archive, want, against, offline, progress):
             archive.unlink()  # fetched afresh below, from the bundle, the channel or the URL
         if archive.is_file():

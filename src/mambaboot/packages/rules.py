@@ -114,6 +114,19 @@ def check_identity(label: str, **fields: object) -> None:
                                 "character (or is empty)")
 
 
+def check_file_name(file_name: str) -> str:
+    """An archive's file name, which becomes a path in the cache and in a bundle: one plain
+    component (no ``..``, separator or drive, ``C:x.conda`` is relative to a drive on
+    Windows) ending in .conda or .tar.bz2. Returns the label to name it by."""
+    label = repr(file_name) if not file_name.isprintable() else file_name
+    check_identity(label, **{"file name": file_name})
+    if ":" in file_name:
+        raise refuse(label, "its file name contains ':'")
+    if not file_name.endswith((".conda", ".tar.bz2")):
+        raise refuse(label, "its file name does not end in .conda or .tar.bz2")
+    return label
+
+
 def _components(target: str) -> list[str] | None:
     """A symlink target as components in reverse (a work stack); None if absolute."""
     if _CONTROL.search(target) or target.startswith(("/", "\\")) or _DRIVE.match(target):

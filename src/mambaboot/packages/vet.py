@@ -47,6 +47,7 @@ from mambaboot.packages.rules import (
     Clobber,
     Contents,
     check_extracted,
+    check_file_name,
     check_identity,
     check_path,
     fingerprint,
@@ -131,11 +132,8 @@ def _layout(records: list[Any]) -> Layout:
 def _wanted(record: Any) -> Wanted:
     """The record's archive, after checking the names that become cache paths."""
     name, file_name = record.name.normalized, str(record.file_name)
-    label = repr(file_name) if not file_name.isprintable() else file_name
-    check_identity(label, name=name, version=record.version, build=record.build,
-                   **{"file name": file_name})
-    if not file_name.endswith((".conda", ".tar.bz2")):
-        raise refuse(label, "its file name does not end in .conda or .tar.bz2")
+    label = check_file_name(file_name)
+    check_identity(label, name=name, version=record.version, build=record.build)
     if not record.sha256:
         raise refuse(label, "the channel's repodata gives no sha256 for it, so its bytes "
                             "cannot be verified")

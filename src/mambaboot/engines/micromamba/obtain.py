@@ -96,8 +96,8 @@ def fetch_release(cache: Cache, *, version: str, subdir: str, pin: str | None,
             raise  # a mismatch says what it is; the advice below is for the network
         except DownloadError as exc:
             raise DownloadError(
-                f"{exc.message.removesuffix(', then run the same command again.')}, or point "
-                "MAMBABOOT_MICROMAMBA_URL at a mirror, or give a binary you have "
-                "(export --micromamba FILE, micromamba fetch --source channel).") from exc
+                f"{exc.message.rstrip('.')}; or point MAMBABOOT_MICROMAMBA_URL at a mirror, or "
+                "give a binary you have (export --micromamba FILE, micromamba fetch --source "
+                "channel).") from exc
     return write_origin(dest, version, subdir, sha256=sha, source="release", url=url,
                         checksum=checksum_from)

@@ -155,7 +155,10 @@ def prefix_records(prefix: Path) -> list[rattler.PrefixRecord]:
     return [rattler.PrefixRecord.from_path(p) for p in metas]
 
 
-def meta_state(prefix: Path) -> list[tuple[str, int, int, int]]:
+MetaState = tuple[str, int, int, int]  # name, inode, size, mtime_ns
+
+
+def meta_state(prefix: Path) -> list[MetaState]:
     """Name, inode, size and mtime of every conda-meta record: what ``prefix_records`` reads.
 
     Records parsed earlier are reused only while this is unchanged (``ReadAhead``).
@@ -184,8 +187,7 @@ class ReadAhead:
         import threading
 
         self.prefix = prefix
-        self._result: tuple[list[tuple[str, int, int, int]], list[rattler.PrefixRecord]] | None
-        self._result = None
+        self._result: tuple[list[MetaState], list[rattler.PrefixRecord]] | None = None
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 

@@ -60,11 +60,12 @@ def main() -> None:
     for phase, event in PHASES:
         out[phase] = stamps[event] - previous
         previous = stamps[event]
-    # after_link, split: the engine's own end (conda-meta, reply), our prefix scan and
-    # conda env files, the lockfile step
-    for part, (begin, end) in {"engine_end": ("last-linked", "scan"),
-                               "scan_prepare": ("scan", "lockfile"),
-                               "lockfile_step": ("lockfile", "finishing")}.items():
+    # after_link, split: the engine's own end (its tail, the worker's after-link
+    # checks, the reply), then the session's walk of the prefix (made only when
+    # the engine did not check its links itself) and the conda env files
+    after = "scan" if "scan" in stamps else "finishing"
+    for part, (begin, end) in {"engine_end": ("last-linked", after),
+                               "scan_prepare": (after, "finishing")}.items():
         if begin in stamps and end in stamps:
             out[part] = stamps[end] - stamps[begin]
     out["peak_rss_self_kb"] = peak_rss_kb()

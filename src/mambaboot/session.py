@@ -71,9 +71,12 @@ def create(request: CreateRequest, prefix_path: Path, cache: Cache, *,
             outcome = backend.install(request, prefix_path, cache, progress, worker)
             pypi_count = _install_pypi(request, outcome, prefix, cache, progress)
             # The backstop for every engine: no symlink may point out of the prefix
-            # (runs before the pkgs link to the cache, which is ours, exists).
-            progress("scan", {})
-            scan_prefix(prefix_path)
+            # (runs before the pkgs link to the cache, which is ours, exists). The
+            # rattler worker checked every symlink its vetted packages ship; PyPI
+            # installs and other engines get the walk of the whole prefix.
+            if not outcome.links_checked or pypi_count:
+                progress("scan", {})
+                scan_prefix(prefix_path)
             clobbers = _name_winners(prefix_path, outcome.clobbers)
             channels = list(outcome.channels or request.channels)
             condaenv.prepare(prefix_path, outcome.records, request.specs, channels,

@@ -278,7 +278,9 @@ def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
     before = sandbox.run("verify", "first")  # the cache entry is the same file, and says so
     assert before.returncode == 1 and "same file as in the package cache" in before.stdout
     assert "shared files" in before.stdout and "remove, then create" in before.stdout
-    sandbox.run("create", "second", *args, check=True)
+    second = sandbox.run("create", "second", *args, check=True)
+    # verify dropped the stamp: checked in full before linking, no second linking needed
+    assert "linked again" not in second.stderr
     fresh = sandbox.root / "second" / "bin" / "demo-tool"
     assert fresh.read_bytes() == original
     assert fresh.stat().st_ino != tool.stat().st_ino
@@ -308,6 +310,53 @@ def test_a_cache_entry_changed_after_vetting_is_unpacked_afresh(
     (folder / "bin" / "demo-tool").write_bytes(b"#!/bin/sh\necho foreign\n")
     sandbox.run("create", "fourth", *args, check=True)
     assert (sandbox.root / "fourth" / "bin" / "demo-tool").read_bytes() == original
+
+
+def _swap_for_outside_symlink(folder: Path, outside: Path) -> None:
+    tool = folder / "bin" / "demo-tool"
+    outside.write_bytes(tool.read_bytes())
+    tool.unlink()
+    tool.symlink_to(outside)
+
+
+def _swap_folder_for_copy(folder: Path, outside: Path) -> None:
+    shutil.copytree(folder / "bin", outside, symlinks=True, copy_function=shutil.copy2)
+    shutil.rmtree(folder / "bin")
+    (folder / "bin").symlink_to(outside)
+
+
+def _edit_in_place(folder: Path, outside: Path) -> None:
+    tool = folder / "bin" / "demo-tool"
+    st = tool.stat()
+    with tool.open("r+b") as fh:  # same size, through the inode every env shares
+        fh.write(b"#!/bin/sh\necho EVIL\n")
+    os.utime(tool, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+
+
+@pytest.mark.parametrize("change", [_swap_for_outside_symlink, _swap_folder_for_copy,
+                                    _edit_in_place])
+def test_a_listed_file_changed_after_vetting_is_never_left_linked(
+        sandbox: Sandbox, demo_channel: Path, tmp_path: Path, change) -> None:
+    """The listed files of a cached tree are compared while the engine links (issue 15):
+    whatever changed there since the stamp (a file swapped for a symlink out of the cache,
+    a folder swapped for a copy, an in-place edit) is unpacked afresh and the environment
+    linked again, said in one warning; the finished environment holds the vetted bytes."""
+    cache = tmp_path / "cache"
+    args = ("--no-managers", "--with", "demo-tool", "-c", str(demo_channel), "--cache", str(cache))
+    sandbox.run("create", "first", *args, check=True)
+    original = (sandbox.root / "first" / "bin" / "demo-tool").read_bytes()
+    [folder] = (cache / "pkgs").glob("demo-tool-1.0-*/")
+    change(folder, tmp_path / "outside")
+    proc = sandbox.run("create", "second", *args, check=True)
+    assert "1 cached package changed since it was checked (demo-tool" in proc.stderr
+    assert "linked again" in proc.stderr
+    tool = sandbox.root / "second" / "bin" / "demo-tool"
+    assert not tool.is_symlink() and tool.read_bytes() == original
+    assert not (sandbox.root / "second" / "bin").is_symlink()
+    assert not (folder / "bin").is_symlink() and not (folder / "bin" / "demo-tool").is_symlink()
+    assert sandbox.run("verify", "second").returncode == 0
+    again = sandbox.run("create", "third", *args, check=True)  # the fresh tree is stamped
+    assert "changed since" not in again.stderr
 
 
 @pytest.mark.parametrize("fmt", ["tar.bz2", "conda"])

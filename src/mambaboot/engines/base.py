@@ -31,6 +31,9 @@ class InstallOutcome:
     clobbers: list[dict[str, Any]] = field(default_factory=list)
     #: a lock's PyPI wheels (``pypi.Wheel`` data), installed by the session after linking
     pypi: list[dict[str, Any]] = field(default_factory=list)
+    #: the engine checked every symlink it linked (``transaction.check_linked``), so
+    #: the session's walk of the whole prefix is not needed unless PyPI adds files
+    links_checked: bool = False
 
 
 class Engine(ABC):

@@ -65,7 +65,7 @@ class Contents:
     links: dict[str, str] = field(default_factory=dict)    # payload symlink path -> target
     noarch_python: bool = False                            # paths are remapped at link time
     entry_points: list[str] = field(default_factory=list)  # noarch: python bin/ scripts
-    fingerprint: str = ""                                  # size/mtime/mode of the cached tree
+    fingerprint: str = ""                                  # INFO:FILES, see fingerprint()
 
     def to_json(self) -> dict[str, Any]:
         """Plain data, for the unpacker's reply (``packages.unpack``) and the vet stamp."""
@@ -316,22 +316,40 @@ def walk_tree(folder: Path, label: str) -> Tree:
 
 
 def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
-    """Identity, mode, size and mtime (or link target) of what the engine links, as one digest.
+    """Identity, mode, size and mtime (or link target) of what the engine links, as
+    ``INFO:FILES`` (two digests: ``fingerprint_info`` and ``fingerprint_files``).
 
-    What the engine reads is ``entries`` (the listed paths) plus ``info/``:
-    each listed path is lstat-ed by name and ``info/`` is walked (a file added
-    there, such as a link.json, changes what the engine does). A file added
-    elsewhere is never linked, so it is not looked for: one ``lstat`` per
-    listed path and no directory reads outside ``info/``, which keeps a warm
-    create's check cheap. Each line carries the file's device and inode: a
-    folder above a listed path swapped for a symlink redirects the engine's
-    reads to other files, whose identities differ even where their sizes and
-    mtimes were copied (the same identities mean the same, vetted files), so
-    the folders themselves need no ``lstat``. An in-place edit through an
-    environment's hard link changes the shared inode's mtime. The same function
-    fingerprints a fresh tree (after ``check_listed``: it holds exactly its
-    entries) and a cached one, so the two can never disagree on how it is
-    computed. A cache copied elsewhere (new inodes) is vetted again, once.
+    What the engine reads is ``entries`` (the listed paths) plus ``info/``. The
+    two halves are kept apart because they guard different things: ``info/``
+    decides *where* the engine puts files (paths.json, link.json), so it is
+    compared before anything is linked; the listed files only decide *what*
+    the prefix holds, so a warm create compares them while the engine links
+    (``vet.Pending``) and links again from a fresh unpack if one changed. The
+    same function fingerprints a fresh tree (after ``check_listed``: it holds
+    exactly its entries) and a cached one, so the two can never disagree on
+    how it is computed. A cache copied elsewhere (new inodes) is vetted again,
+    once.
+    """
+    return f"{fingerprint_info(folder)}:{fingerprint_files(folder, entries)}"
+
+
+def split_fingerprint(text: str) -> tuple[str, str]:
+    """A stamp's ``INFO:FILES`` fingerprint as its two halves."""
+    info, _, files = text.partition(":")
+    return info, files
+
+
+def fingerprint_files(folder: Path | str, entries: Iterable[str]) -> str:
+    """One ``lstat`` per listed path (outside ``info/``), as one digest.
+
+    A file added elsewhere is never linked, so it is not looked for: no
+    directory reads, which keeps a warm create's check cheap. Each line
+    carries the file's device and inode: a folder above a listed path swapped
+    for a symlink redirects the engine's reads to other files, whose
+    identities differ even where their sizes and mtimes were copied (the same
+    identities mean the same, vetted files), so the folders themselves need no
+    ``lstat``. An in-place edit through an environment's hard link changes the
+    shared inode's mtime.
     """
     base = os.fspath(folder)
     names = [name for name in dict.fromkeys(entries) if not name.startswith("info/")]
@@ -343,6 +361,14 @@ def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
             os.close(fd)
     else:
         seen = [_note(name, f"{base}/{name}") for name in names]
+    return _digest(seen)
+
+
+def fingerprint_info(folder: Path | str) -> str:
+    """Everything in ``info/`` (walked: a file added there, such as a link.json, changes
+    what the engine does), as one digest."""
+    base = os.fspath(folder)
+    seen: list[str] = []
     stack = ["info"]
     while stack:
         rel = stack.pop()
@@ -360,8 +386,12 @@ def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
                     stack.append(sub)
                 else:
                     seen.append(_note(sub, entry.path))
-    seen.sort()
-    return hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape")).hexdigest()
+    return _digest(seen)
+
+
+def _digest(lines: list[str]) -> str:
+    lines.sort()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 #: lstat and readlink relative to an open folder (POSIX): the kernel walks the

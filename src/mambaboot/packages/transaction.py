@@ -4,7 +4,7 @@
 checked before anything is linked (noarch files placed where the engine will
 put them, symlinks across packages, mambaboot's own paths, clobbers), and the
 linked prefix once more afterwards (``scan_prefix``: the backstop for every
-engine).
+engine; ``check_linked``: the same for the symlinks the rattler engine linked).
 """
 
 from __future__ import annotations
@@ -123,13 +123,40 @@ def scan_prefix(prefix: Path) -> None:
                 if entry.is_symlink():
                     if not Path(os.path.realpath(entry.path)).is_relative_to(root):
                         rel = os.path.relpath(entry.path, prefix).replace(os.sep, "/")
-                        raise UnsafePackageError(
-                            f"The package {_owner(prefix, rel)} installed the symlink {rel} -> "
-                            f"{os.readlink(entry.path)}, which points outside the prefix; the "
-                            "environment was removed, remove the package from the channel or "
-                            "pin another build.")
+                        _escaped(prefix, rel, entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+
+
+def check_linked(prefix: Path, links: dict[str, str]) -> None:
+    """After the rattler engine linked vetted packages: every symlink in a folder where
+    they ship one must resolve inside the prefix.
+
+    The same promise as ``scan_prefix`` in O(folders with symlinks) instead of a
+    walk of the whole prefix: a package's tree holds exactly what its paths.json
+    lists (``check_listed``), its fingerprint was compared before and while
+    linking, and the engine makes no symlink of its own, so symlinks exist only
+    where a package ships one; the folder is read whole, so one the engine renamed
+    there (a clobbered path) is seen too. Other engines, and PyPI installs on top,
+    get the full walk.
+    """
+    root = Path(os.path.realpath(prefix))
+    for folder in sorted({os.path.dirname(rel) for rel in links}):
+        try:
+            entries = list(os.scandir(prefix / folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # nothing was linked there
+        for entry in entries:
+            if entry.is_symlink() and not Path(os.path.realpath(entry.path)).is_relative_to(root):
+                _escaped(prefix, f"{folder}/{entry.name}" if folder else entry.name, entry.path)
+
+
+def _escaped(prefix: Path, rel: str, path: Path | str) -> None:
+    raise UnsafePackageError(
+        f"The package {_owner(prefix, rel)} installed the symlink {rel} -> "
+        f"{os.readlink(path)}, which points outside the prefix; the "
+        "environment was removed, remove the package from the channel or "
+        "pin another build.")
 
 
 def _owner(prefix: Path, rel: str) -> str:

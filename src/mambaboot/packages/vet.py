@@ -18,6 +18,9 @@ each package: what is checked is the tree the engine links from.
   edited through a hard link from some environment is unpacked afresh from the
   archive instead of poisoning a new environment. A tree we never vetted (made
   by another tool) is checked and every file hashed against its paths.json once.
+  With ``pending`` (the rattler worker), ``info/`` is compared before linking
+  and the listed files while the engine links: a changed one makes the worker
+  unpack it afresh and link the environment again (``Pending``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +55,10 @@ from mambaboot.packages.rules import (
     check_identity,
     check_path,
     fingerprint,
+    fingerprint_files,
+    fingerprint_info,
     refuse,
+    split_fingerprint,
 )
 from mambaboot.packages.transaction import Layout, check_transaction
 from mambaboot.packages.unpack import Job, Unpacker
@@ -61,8 +68,9 @@ _UNKNOWN = object()
 #: Bump whenever the rules change, so every cached package is vetted again
 #: (3: trees must match their paths.json; stamps carry the checked contents;
 #: 4: the fingerprint covers the listed paths and info/, not every name;
-#: 5: each line carries the file's device and inode instead of a line per folder).
-CHECKER_VERSION = 5
+#: 5: each line carries the file's device and inode instead of a line per folder;
+#: 6: the fingerprint is INFO:FILES, compared before and while linking).
+CHECKER_VERSION = 6
 STAMP_DIR = ".mambaboot-vetted"
 STAGING_DIR = ".mambaboot-staging"
 #: What rattler 0.28 writes into ``NAME-VERSION-BUILD.lock``: a big-endian
@@ -70,16 +78,47 @@ STAGING_DIR = ".mambaboot-staging"
 _CACHE_REVISION = 1
 
 
+@dataclass
+class Pending:
+    """What ``vet`` leaves for while and after the engine links (the rattler worker).
+
+    ``trees``: cached packages whose ``info/`` matched their stamp before linking;
+    their listed files are compared (``changed``) on a thread while the engine
+    links, which takes that O(files) ``lstat`` work off a warm create's critical
+    path without skipping it. ``links``: every symlink the transaction ships, at
+    the path it takes in the prefix, for the after-link check (``check_linked``).
+    """
+
+    trees: list[tuple[str, Path, Contents]] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+
+    def changed(self) -> list[str]:
+        """Names of the packages whose listed files are no longer the vetted ones."""
+        out = []
+        for name, folder, stamp in self.trees:
+            try:
+                same = fingerprint_files(folder, stamp.entries) == split_fingerprint(
+                    stamp.fingerprint)[1]
+            except OSError:
+                same = False
+            if not same:
+                out.append(name)
+        return out
+
+
 def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
         known: Mapping[str, Path | None] | None = None,
         limits: Limits | None = None,
-        progress: ProgressCallback = no_progress) -> tuple[dict[str, Path], list[Clobber]]:
+        progress: ProgressCallback = no_progress,
+        pending: Pending | None = None) -> tuple[dict[str, Path], list[Clobber]]:
     """Validate every record's package; return (name -> verified archive, clobbers).
 
     ``known`` holds archives a caller already verified (``from-lock``): a Path
     is an archive to unpack, None means rattler's cache entry carries the sha256.
     ``progress`` hears ``checked`` once per record and the downloads' events: vetting
     a cold 400-package create takes seconds that must not look like a hang.
+    ``pending``: a caller that checks ``Pending.changed`` while it links and
+    ``Pending.links`` after; without it every check is made here.
     """
     limits = limits or Limits()
     _sweep_staging(pkgs / STAGING_DIR)
@@ -93,7 +132,7 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
         if isinstance(given, Path):
             unpack.append((want, given))
             continue
-        cached = _check_cached(pkgs, want)
+        cached = _check_cached(pkgs, want, pending)
         if cached is not None:
             contents.append(cached)
             progress("checked", {"name": want.name})
@@ -109,7 +148,11 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
                 unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
             contents += _unpack_all(unpack, pkgs, limits, unpacker, progress)
         local.update({want.name: archive for want, archive in unpack})
-    clobbers = check_transaction(contents, _layout(records))
+    layout = _layout(records)
+    clobbers = check_transaction(contents, layout)
+    if pending is not None:
+        for pkg in contents:
+            pending.links.update(layout.installed(pkg)[1])
     # what conda and mamba inside the env need to reuse the cache
     record_for_conda(pkgs, [(want.dist, want.url, record.to_json())
                             for want, record in zip(wanted, records, strict=True)])
@@ -220,14 +263,15 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Non
         _write_stamp(_stamp_path(pkgs, want), want, contents)
 
 
-def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
+def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> Contents | None:
     """The cached tree's contents, or None when it must be unpacked afresh.
 
     A tree whose stamp matches is not checked again: its fingerprint (mode,
     size, mtime or link target of every listed path and of ``info/``) is the one
     it had when the rules passed, so the contents recorded then are still what
     the engine will link. That keeps a warm create at one ``lstat`` per listed
-    file, no directory reads and no metadata parsing.
+    file, no directory reads and no metadata parsing. With ``pending``, only
+    ``info/`` is compared here and the listed files are left to it.
     """
     folder = pkgs / want.dist
     # rattler's lock file holds the sha256 it extracted: read through the locked
@@ -237,7 +281,7 @@ def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
             return None
         stamp = _read_stamp(_stamp_path(pkgs, want), want)
         if stamp is not None:
-            return stamp if _unchanged(folder, stamp) else None
+            return stamp if _stamp_holds(folder, stamp, want.name, pending) else None
         try:
             contents = check_extracted(folder, want.file_name)
         except UnsafePackageError:
@@ -246,6 +290,20 @@ def _check_cached(pkgs: Path, want: Wanted) -> Contents | None:
             return None
         _write_stamp(_stamp_path(pkgs, want), want, contents)
         return contents
+
+
+def _stamp_holds(folder: Path, stamp: Contents, name: str, pending: Pending | None) -> bool:
+    """The whole fingerprint matches; or, with ``pending``, ``info/`` does and the listed
+    files are left to it (compared while the engine links)."""
+    if pending is None:
+        return _unchanged(folder, stamp)
+    try:
+        if fingerprint_info(folder) != split_fingerprint(stamp.fingerprint)[0]:
+            return False
+    except OSError:
+        return False
+    pending.trees.append((name, folder, stamp))
+    return True
 
 
 def _unchanged(folder: Path, stamp: Contents) -> bool:

@@ -17,7 +17,7 @@ from mambaboot.errors import UnsafePackageError
 from mambaboot.fsutil import sha256_file
 from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import Contents, check_extracted, resolve
-from mambaboot.packages.transaction import check_transaction, scan_prefix
+from mambaboot.packages.transaction import check_linked, check_transaction, scan_prefix
 from mambaboot.packages.unpack import Job, unpack_checked
 
 
@@ -192,6 +192,26 @@ def test_prefix_scan(tmp_path: Path) -> None:
     os.symlink("../../env-evil", prefix / "lib" / "sibling")
     with pytest.raises(UnsafePackageError, match="lib/sibling"):
         scan_prefix(prefix)
+
+
+def test_linked_check_follows_every_declared_symlink(tmp_path: Path) -> None:
+    """check_linked: the rattler worker's after-link check, O(symlinks) (issue 15)."""
+    prefix = tmp_path / "env"
+    (prefix / "lib").mkdir(parents=True)
+    (tmp_path / "env-evil").mkdir()
+    os.symlink("../lib", prefix / "lib" / "inside")
+    os.symlink("missing", prefix / "lib" / "dangling-inside")
+    declared = {"lib/inside": "../lib", "lib/dangling-inside": "missing", "lib/absent": "x"}
+    check_linked(prefix, declared)
+    os.symlink("../../env-evil", prefix / "lib" / "sibling")
+    with pytest.raises(UnsafePackageError, match="lib/sibling"):
+        check_linked(prefix, {**declared, "lib/sibling": "../../env-evil"})
+    # a chain through a declared folder link is followed to its end; an undeclared
+    # link next to a declared one (a path the engine renamed) is seen too
+    os.unlink(prefix / "lib" / "sibling")
+    os.symlink("../..", prefix / "lib" / "up__clobber-from-other")
+    with pytest.raises(UnsafePackageError, match="lib/up__clobber-from-other"):
+        check_linked(prefix, {"lib/inside": "../lib"})
 
 
 def extracted(tmp_path: Path, **kw: object) -> Path:

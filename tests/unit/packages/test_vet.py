@@ -500,3 +500,27 @@ def test_a_tree_another_create_published_first_is_kept_not_replaced(tmp_path: Pa
     guard._publish(ours, pkgs, want, guard.check_extracted(ours, want.file_name))
     assert theirs.read_bytes() == b"tool\n"
     assert guard._check_cached(pkgs, want) is not None
+
+
+def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: Path) -> None:
+    """With ``pending`` (the rattler worker), info/ is compared before linking and the listed
+    files are left for ``Pending.changed``, which runs while the engine links (issue 15)."""
+    archive = build(tmp_path / "channel", symlinks={"lib/alias": "tool.txt"})
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    pending = guard.Pending()
+    assert guard.vet([record(archive)], pkgs, pending=pending) == ({}, [])
+    assert [name for name, _folder, _stamp in pending.trees] == ["tool"]
+    assert pending.links == {"lib/alias": "tool.txt"}  # where it lands in the prefix
+    assert pending.changed() == []
+    listed = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    st = listed.stat()
+    listed.write_bytes(b"TOOL\n")  # same size, in place: only the fingerprint sees it
+    os.utime(listed, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert pending.changed() == ["tool"]
+    # info/ is never left for later: a change there is unpacked afresh before linking
+    again = guard.Pending()
+    (pkgs / "tool-1.0-h0_0" / "info" / "has_prefix").write_text("/old lib/tool.txt\n")
+    local, _ = guard.vet([record(archive)], pkgs, pending=again)
+    assert local == {"tool": pkgs / archive.name} and again.trees == []
+    assert listed.read_bytes() == b"tool\n"

@@ -44,4 +44,4 @@ def run_worker(payload: dict[str, Any], progress: ProgressCallback,
         reply = child.run(WORKER, payload, progress, doing=" while installing", advice=advice)
     return InstallOutcome(reply["engine_version"], reply["records"],
                           tuple(reply.get("channels", ())), reply.get("clobbers") or [],
-                          reply.get("pypi") or [])
+                          reply.get("pypi") or [], bool(reply.get("links_checked")))

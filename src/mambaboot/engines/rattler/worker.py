@@ -18,6 +18,8 @@ if __name__ == "__main__":
 
 import dataclasses
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,11 +36,14 @@ from mambaboot import objectstore
 from mambaboot.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
 from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
+from mambaboot.fsutil import remove_tree
 from mambaboot.packages import explicit
 from mambaboot.packages.fetch import ensure_archives
 from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import Clobber, refuse
-from mambaboot.packages.vet import vet
+from mambaboot.packages.transaction import check_linked
+from mambaboot.packages.vet import Pending, forget_vetted, vet
+from mambaboot.prefix import META_DIR
 
 CacheAction = Literal["cache-or-fetch", "use-cache-only", "force-cache-only", "no-cache"]
 
@@ -154,9 +159,10 @@ async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
             details=condense(str(exc))) from None
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
+    pending = Pending()
     local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
-                          limits=_limits(req), progress=emit.relay)
-    await _install(records, req, emit, local)
+                          limits=_limits(req), progress=emit.relay, pending=pending)
+    await _install(records, req, emit, local, pending)
     return _finish(records, req["channels"], clobbers)
 
 
@@ -187,9 +193,10 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
                                    progress=emit.relay)
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
+    pending = Pending()
     local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
-                          progress=emit.relay)
-    await _install(records, req, emit, local)
+                          progress=emit.relay, pending=pending)
+    await _install(records, req, emit, local, pending)
     return {**_finish(records, channels, clobbers), "pypi": pypi}
 
 
@@ -198,8 +205,43 @@ _READ_AHEAD: dict[str, lockrecords.ReadAhead] = {}
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
-                   emit: Events, local: dict[str, Path]) -> None:
+                   emit: Events, local: dict[str, Path], pending: Pending) -> None:
     """Link the vetted ``records``; ``local`` maps names to verified archives to link from.
+
+    The listed files of cached trees are compared with their stamps on a thread
+    while rattler links (``Pending``): one that changed since it was vetted is
+    unpacked afresh and the whole environment linked again into an emptied
+    prefix, so what is linked is always a vetted tree. Then the symlinks the
+    packages ship must resolve inside the prefix (``check_linked``).
+    """
+    prefix = Path(req["prefix"])
+    with ThreadPoolExecutor(1) as pool:
+        changed = pool.submit(pending.changed)
+        await _link(records, req, emit, local)
+        damaged = set(changed.result())
+    if damaged:
+        again = [r for r in records if r.name.normalized in damaged]
+        emit("warning", message=(
+            f"{_plural(len(again), 'cached package')} changed since "
+            f"{'it was' if len(again) == 1 else 'they were'} checked "
+            f"({', '.join(sorted(damaged))}; a file edited through an environment's hard "
+            "link?): unpacked afresh from the verified archive, and the environment linked "
+            "again."))
+        for record in again:
+            forget_vetted(Path(req["pkgs_dir"]) / str(record.file_name).removesuffix(
+                ".conda").removesuffix(".tar.bz2"))
+        _empty_prefix(prefix)
+        emit("check-start", total=len(again))
+        fresh, _ = vet(again, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
+                       limits=_limits(req), progress=emit.relay)
+        await _link(records, req, emit, {**local, **fresh})
+    check_linked(prefix, pending.links)
+    _READ_AHEAD[req["prefix"]] = lockrecords.ReadAhead(prefix)
+
+
+async def _link(records: list[rattler.RepoDataRecord], req: dict[str, Any], emit: Events,
+                local: dict[str, Path]) -> None:
+    """One ``rattler.install`` of ``records``, from ``local``'s archives where given.
 
     Linking from the checked local file (not the URL) means the bytes pkgcheck
     validated are the bytes rattler extracts; conda-meta gets the real origin back.
@@ -208,19 +250,43 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
     for record in records:
         if record.name.normalized in local:
             record.url = local[record.name.normalized].as_uri()
-    await rattler.install(
-        records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"], show_progress=False,
-        reporter=Reporter(emit), execute_link_scripts=bool(req.get("allow_link_scripts")),
-        # py-rattler 0.28 hands the Python wrapper straight to Rust, which wants
-        # the inner object; without it install() raises a TypeError.
-        requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
-    )
-    for record in records:
-        record.url, record.channel = originals[record.name.normalized]
+    try:
+        await rattler.install(
+            records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"],
+            show_progress=False, reporter=Reporter(emit),
+            execute_link_scripts=bool(req.get("allow_link_scripts")),
+            # py-rattler 0.28 hands the Python wrapper straight to Rust, which wants
+            # the inner object; without it install() raises a TypeError.
+            requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
+        )
+    finally:
+        for record in records:
+            record.url, record.channel = originals[record.name.normalized]
     if local:
         emit("origins")  # rewrites every conda-meta record: seconds on a large create
         lockrecords.restore_origins(Path(req["prefix"]), records)
-    _READ_AHEAD[req["prefix"]] = lockrecords.ReadAhead(Path(req["prefix"]))
+
+
+def _empty_prefix(prefix: Path) -> None:
+    """Everything the engine linked goes; the session's own folder (its markers) stays."""
+    for entry in os.scandir(prefix):
+        if entry.name == META_DIR:
+            continue
+        left: list[Path] = []
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                left = remove_tree(Path(entry.path))
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            left = [Path(entry.path)]
+        if left:
+            raise EngineError(f"Could not empty {prefix} to link it again ({left[0]} is left); "
+                              "close programs using it and run the same command again.")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _limits(req: dict[str, Any]) -> Limits:
@@ -233,7 +299,8 @@ def _finish(records: list[rattler.RepoDataRecord], channels: list[str],
     """The engine's reply: the records it installed (the session writes the lockfile)."""
     return {"records": [record_summary(r) for r in records], "engine_version": rattler.__version__,
             "channels": channels, "clobbers": [{"path": c.path, "packages": list(c.packages)}
-                                               for c in clobbers]}
+                                               for c in clobbers],
+            "links_checked": True}  # by _install, before this reply
 
 
 async def write_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:

@@ -13,7 +13,7 @@ Events (data in braces):
 * create: ``cleanup``, ``solve-start`` {specs}, ``solved`` {count},
   ``check-start`` {total}, ``checked``, ``fetch-start`` {count},
   ``fetch-bytes`` {n}, ``fetched``, ``install-start`` {total}, ``cached``,
-  ``linked`` {name}, ``post-link`` {name}, ``install-done``, ``origins``,
+  ``linked`` {name}, ``post-link`` {name}, ``install-done``,
   ``lockfile``, ``scan``, ``finishing``, ``verify``;
 * remove: ``remove-count``, ``remove-start`` {total}, ``deleted`` {count};
 * the micromamba binary: ``download-begin`` {what}, ``download-start`` /
@@ -285,7 +285,6 @@ _HANDLERS: dict[str, Callable[[ProgressView, dict[str, Any]], None]] = {
     "post-link": lambda view, data: view.advance(
         "link", 0, note=f"post-link script of {data.get('name', '')}"),
     "install-done": lambda view, data: view.finish("link"),
-    "origins": _simple("origins", "Recording the packages' origins in conda-meta"),
     "pypi-start": _simple("pypi", "Installing PyPI packages (uv)"),
     "pypi-done": lambda view, data: view.finish("pypi"),
     "lockfile": _simple("lockfile", "Writing the lockfile"),

@@ -82,11 +82,14 @@ _CACHE_REVISION = 1
 class Pending:
     """What ``vet`` leaves for while and after the engine links (the rattler worker).
 
-    ``trees``: cached packages whose ``info/`` matched their stamp before linking;
-    their listed files are compared (``changed``) on a thread while the engine
-    links, which takes that O(files) ``lstat`` work off a warm create's critical
-    path without skipping it. ``links``: every symlink the transaction ships, at
-    the path it takes in the prefix, for the after-link check (``check_linked``).
+    ``trees``: every package's cache tree with the contents vetted for it (a
+    cached one's ``info/`` matched its stamp before linking, a fresh one was just
+    unpacked and checked). Their listed files are compared (``changed``) on a
+    thread while the engine links: that takes the O(files) ``lstat`` work off a
+    warm create's critical path without skipping it, and proves the engine linked
+    from exactly the vetted trees (had it unpacked one again, its inodes differ).
+    ``links``: every symlink the transaction ships, at the path it takes in the
+    prefix, for the after-link check (``check_linked``).
     """
 
     trees: list[tuple[str, Path, Contents]] = field(default_factory=list)
@@ -146,7 +149,11 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
                                       against="the channel's repodata", progress=progress)
                 # misc: got maps to Path | None, but need_archive=True leaves no None
                 unpack += [(want, got[want.name]) for want in fetch]  # type: ignore[misc]
-            contents += _unpack_all(unpack, pkgs, limits, unpacker, progress)
+            fresh = _unpack_all(unpack, pkgs, limits, unpacker, progress)
+        contents += fresh
+        if pending is not None:  # the engine must link exactly these trees too
+            pending.trees += [(want.name, pkgs / want.dist, pkg)
+                              for (want, _archive), pkg in zip(unpack, fresh, strict=True)]
         local.update({want.name: archive for want, archive in unpack})
     layout = _layout(records)
     clobbers = check_transaction(contents, layout)
@@ -197,8 +204,7 @@ def _unpack_all(unpack: list[tuple[Wanted, Path]], pkgs: Path, limits: Limits,
 
     def publish(job: Job, contents: Contents) -> None:
         want = wanted[job.label]
-        _publish(job.staging, pkgs, want, contents)
-        checked[want.name] = contents
+        checked[want.name] = _publish(job.staging, pkgs, want, contents)
         progress("checked", {"name": want.name})
 
     unpacker.run(jobs, publish)
@@ -233,8 +239,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> None:
-    """Move the checked tree into the cache, record its sha256 as rattler does, stamp it.
+def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Contents:
+    """Move the checked tree into the cache, record its sha256 as rattler does, stamp it;
+    return what the cache now holds (ours, or the concurrent create's, fingerprint included).
 
     When a concurrent create published a vetted tree of the same archive
     first, that one stays (its create may be linking from it right now: a
@@ -246,7 +253,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Non
         if rattler_cached_sha256(pkgs, want.dist) == want.sha256 and not folder.is_symlink():
             theirs = _read_stamp(_stamp_path(pkgs, want), want)
             if theirs is not None and _unchanged(folder, theirs):
-                return
+                return theirs  # the caller discards our staging folder
         if folder.exists() or folder.is_symlink():
             # Environments keep their hard links to the old files; only the cache's
             # own names move aside, so a damaged or foreign tree is never reused.
@@ -261,6 +268,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Non
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
         _write_stamp(_stamp_path(pkgs, want), want, contents)
+        return contents
 
 
 def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> Contents | None:
@@ -289,6 +297,8 @@ def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> C
         if not _files_match_paths_json(folder):
             return None
         _write_stamp(_stamp_path(pkgs, want), want, contents)
+        if pending is not None:
+            pending.trees.append((want.name, folder, contents))
         return contents
 
 

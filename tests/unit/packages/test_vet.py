@@ -518,9 +518,14 @@ def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: 
     listed.write_bytes(b"TOOL\n")  # same size, in place: only the fingerprint sees it
     os.utime(listed, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     assert pending.changed() == ["tool"]
-    # info/ is never left for later: a change there is unpacked afresh before linking
+    # info/ is never left for later: a change there is unpacked afresh before linking,
+    # and the fresh tree is watched while linking too (the engine must link exactly it)
     again = guard.Pending()
     (pkgs / "tool-1.0-h0_0" / "info" / "has_prefix").write_text("/old lib/tool.txt\n")
     local, _ = guard.vet([record(archive)], pkgs, pending=again)
-    assert local == {"tool": pkgs / archive.name} and again.trees == []
-    assert listed.read_bytes() == b"tool\n"
+    assert local == {"tool": pkgs / archive.name}
+    assert [name for name, _folder, _stamp in again.trees] == ["tool"]
+    assert listed.read_bytes() == b"tool\n" and again.changed() == []
+    shutil.rmtree(pkgs / "tool-1.0-h0_0")  # the engine unpacking it again: other inodes
+    guard.vet([record(archive)], pkgs)
+    assert again.changed() == ["tool"]

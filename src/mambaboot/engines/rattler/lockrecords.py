@@ -8,7 +8,6 @@ the worker for these operations; the format decisions are documented there.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 import rattler
 
 from mambaboot.errors import LockFormatError, MambabootError
-from mambaboot.fsutil import write_atomic
 from mambaboot.packages.explicit import channel_of_url, explicit_header
 from mambaboot.packages.fetch import Wanted
 from mambaboot.platforms import current_subdir
@@ -213,16 +211,3 @@ def explicit_text(records: Sequence[rattler.RepoDataRecord], subdir: str | None 
     lines = [*explicit_header(subdir or current_subdir())]
     lines += [f"{r.url}#{sha256_hex(r)}" for r in sorted(records, key=lambda r: r.name.normalized)]
     return "\n".join(lines) + "\n"
-
-
-def restore_origins(prefix: Path, records: list[rattler.RepoDataRecord]) -> None:
-    """conda-meta must name where a package came from, not the local copy we linked from."""
-    by_name = {r.name.normalized: r for r in records}
-    for meta in (prefix / "conda-meta").glob("*.json"):
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        record = by_name.get(data.get("name", ""))
-        if record is None:
-            continue
-        data["url"] = str(record.url)
-        data["channel"] = str(record.channel) if record.channel else data.get("channel")
-        write_atomic(meta, json.dumps(data, indent=2, sort_keys=True))

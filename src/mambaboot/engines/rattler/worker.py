@@ -160,9 +160,9 @@ async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
     pending = Pending()
-    local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
-                          limits=_limits(req), progress=emit.relay, pending=pending)
-    await _install(records, req, emit, local, pending)
+    _local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
+                           limits=_limits(req), progress=emit.relay, pending=pending)
+    await _install(records, req, emit, pending)
     return _finish(records, req["channels"], clobbers)
 
 
@@ -194,9 +194,9 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
     pending = Pending()
-    local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
-                          progress=emit.relay, pending=pending)
-    await _install(records, req, emit, local, pending)
+    _local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
+                           progress=emit.relay, pending=pending)
+    await _install(records, req, emit, pending)
     return {**_finish(records, channels, clobbers), "pypi": pypi}
 
 
@@ -205,20 +205,21 @@ _READ_AHEAD: dict[str, lockrecords.ReadAhead] = {}
 
 
 async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
-                   emit: Events, local: dict[str, Path], pending: Pending) -> None:
-    """Link the vetted ``records``; ``local`` maps names to verified archives to link from.
+                   emit: Events, pending: Pending) -> None:
+    """Link the vetted ``records`` from the trees ``vet`` published in the cache.
 
-    The listed files of cached trees are compared with their stamps on a thread
-    while rattler links (``Pending``): one that changed since it was vetted is
+    The listed files of every tree are compared with what was vetted on a thread
+    while rattler links (``Pending``): a cached tree edited since its stamp is
     unpacked afresh and the whole environment linked again into an emptied
-    prefix, so what is linked is always a vetted tree. Then the symlinks the
-    packages ship must resolve inside the prefix (``check_linked``).
+    prefix; after that second linking every tree must be the vetted one, else the
+    create fails. So what is linked is always a vetted tree, and rattler, given
+    the records' own URLs, is proven to have linked from the cache, not from a
+    download or an extraction of its own. Then the symlinks the packages ship
+    must resolve inside the prefix (``check_linked``).
     """
     prefix = Path(req["prefix"])
-    with ThreadPoolExecutor(1) as pool:
-        changed = pool.submit(pending.changed)
-        await _link(records, req, emit, local)
-        damaged = set(changed.result())
+    pkgs = Path(req["pkgs_dir"])
+    damaged = await _link_watched(records, req, emit, pending)
     if damaged:
         again = [r for r in records if r.name.normalized in damaged]
         emit("warning", message=(
@@ -228,29 +229,29 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
             "link?): unpacked afresh from the verified archive, and the environment linked "
             "again."))
         for record in again:
-            forget_vetted(Path(req["pkgs_dir"]) / str(record.file_name).removesuffix(
-                ".conda").removesuffix(".tar.bz2"))
+            forget_vetted(pkgs / str(record.file_name).removesuffix(".conda").removesuffix(
+                ".tar.bz2"))
         _empty_prefix(prefix)
         emit("check-start", total=len(again))
-        fresh, _ = vet(again, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
-                       limits=_limits(req), progress=emit.relay)
-        await _link(records, req, emit, {**local, **fresh})
+        redo = Pending(trees=[t for t in pending.trees if t[0] not in damaged])
+        vet(again, pkgs, offline=bool(req.get("offline")), limits=_limits(req),
+            progress=emit.relay, pending=redo)
+        if still := await _link_watched(records, req, emit, redo):
+            raise EngineError(
+                "The engine did not link from the checked package cache "
+                f"({', '.join(sorted(still))} changed while it linked); the environment was "
+                "removed: make sure nothing else writes into the package cache, then run the "
+                "same command again.")
     check_linked(prefix, pending.links)
     _READ_AHEAD[req["prefix"]] = lockrecords.ReadAhead(prefix)
 
 
-async def _link(records: list[rattler.RepoDataRecord], req: dict[str, Any], emit: Events,
-                local: dict[str, Path]) -> None:
-    """One ``rattler.install`` of ``records``, from ``local``'s archives where given.
-
-    Linking from the checked local file (not the URL) means the bytes pkgcheck
-    validated are the bytes rattler extracts; conda-meta gets the real origin back.
-    """
-    originals = {r.name.normalized: (r.url, r.channel) for r in records}
-    for record in records:
-        if record.name.normalized in local:
-            record.url = local[record.name.normalized].as_uri()
-    try:
+async def _link_watched(records: list[rattler.RepoDataRecord], req: dict[str, Any],
+                        emit: Events, pending: Pending) -> set[str]:
+    """One ``rattler.install`` of ``records``, while a thread compares every vetted tree;
+    return the names of those that changed."""
+    with ThreadPoolExecutor(1) as pool:
+        changed = pool.submit(pending.changed)
         await rattler.install(
             records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"],
             show_progress=False, reporter=Reporter(emit),
@@ -259,12 +260,7 @@ async def _link(records: list[rattler.RepoDataRecord], req: dict[str, Any], emit
             # the inner object; without it install() raises a TypeError.
             requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
         )
-    finally:
-        for record in records:
-            record.url, record.channel = originals[record.name.normalized]
-    if local:
-        emit("origins")  # rewrites every conda-meta record: seconds on a large create
-        lockrecords.restore_origins(Path(req["prefix"]), records)
+        return set(changed.result())
 
 
 def _empty_prefix(prefix: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,7 @@ class Layout:
                    windows: bool = IS_WINDOWS) -> Layout:
         if windows:
             return cls(site_packages_path or "Lib/site-packages", "Scripts", True)
-        major_minor = ".".join((version or "3").split(".")[:2])
-        return cls(site_packages_path or f"lib/python{major_minor}/site-packages", "bin")
+        return cls(site_packages_path or f"lib/python{major_minor(version)}/site-packages", "bin")
 
     def place(self, path: str) -> str:
         if path.startswith("site-packages/"):
@@ -63,6 +63,21 @@ class Layout:
             else:
                 entries.append(f"{self.bindir}/{point}")
         return entries, {self.place(p): t for p, t in pkg.links.items()}
+
+
+def major_minor(version: str | None) -> str:
+    """``X.Y`` of a python version as the engine reads it: an epoch (``0!3.11.7``), a
+    local part (``3.11.7+x``) or a pre-release tag (``3.13a1``) is not part of it.
+
+    Where this differs from the engine, noarch files would be checked at paths the
+    engine does not use (an attack session placed an escaping symlink that way with
+    the version ``0!3.11.7``), so ``check_linked`` also walks the whole prefix when a
+    declared path is missing."""
+    text = (version or "3").split("!", 1)[-1].split("+", 1)[0]
+    found = re.match(r"(\d+)(?:\.(\d+))?", text)
+    if found is None:
+        return "3"
+    return f"{found[1]}.{found[2]}" if found[2] is not None else found[1]
 
 
 def _as_on_disk(path: str) -> str:
@@ -137,9 +152,15 @@ def check_linked(prefix: Path, links: dict[str, str]) -> None:
     lists (``check_listed``), its fingerprint was compared before and while
     linking, and the engine makes no symlink of its own, so symlinks exist only
     where a package ships one; the folder is read whole, so one the engine renamed
-    there (a clobbered path) is seen too. Other engines, and PyPI installs on top,
-    get the full walk.
+    there (a clobbered path) is seen too. If any declared symlink is not at its
+    placed path, the whole prefix is walked instead. Other engines, and PyPI
+    installs on top, always get the full walk.
     """
+    if any(not os.path.lexists(prefix / rel) for rel in links):
+        # a declared symlink is not where the transaction check placed it: the engine
+        # laid the packages out differently from what was checked, so trust nothing
+        scan_prefix(prefix)
+        return
     root = Path(os.path.realpath(prefix))
     for folder in sorted({os.path.dirname(rel) for rel in links}):
         try:

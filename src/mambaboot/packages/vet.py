@@ -29,8 +29,10 @@ import contextlib
 import glob
 import json
 import os
+import queue
 import re
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,6 @@ from mambaboot.packages.rules import (
     check_identity,
     check_path,
     fingerprint,
-    fingerprint_files,
     fingerprint_info,
     refuse,
     split_fingerprint,
@@ -84,29 +85,72 @@ class Pending:
 
     ``trees``: every package's cache tree with the contents vetted for it (a
     cached one's ``info/`` matched its stamp before linking, a fresh one was just
-    unpacked and checked). Their listed files are compared (``changed``) on a
-    thread while the engine links: that takes the O(files) ``lstat`` work off a
-    warm create's critical path without skipping it, and proves the engine linked
-    from exactly the vetted trees (had it unpacked one again, its inodes differ).
-    ``links``: every symlink the transaction ships, at the path it takes in the
-    prefix, for the after-link check (``check_linked``).
+    unpacked and checked). ``Watch`` compares each whole tree again right after
+    the engine reports that package linked: that takes the O(files) ``lstat``
+    work off a warm create's critical path without skipping it, and proves the
+    engine linked from exactly the vetted trees (had it unpacked one again, or
+    had the tree been changed before it was linked, its inodes or metadata
+    differ). ``whole_before``: compare the listed files before linking too
+    (``--allow-link-scripts``: a package's scripts run while the engine links,
+    so an edited script must be caught before). ``links``: every symlink the
+    transaction ships, at the path it takes in the prefix, for the after-link
+    check (``check_linked``).
     """
 
     trees: list[tuple[str, Path, Contents]] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
+    whole_before: bool = False
 
-    def changed(self) -> list[str]:
-        """Names of the packages whose listed files are no longer the vetted ones."""
-        out = []
-        for name, folder, stamp in self.trees:
-            try:
-                same = fingerprint_files(folder, stamp.entries) == split_fingerprint(
-                    stamp.fingerprint)[1]
-            except OSError:
-                same = False
-            if not same:
-                out.append(name)
-        return out
+
+class Watch:
+    """Compares each package's vetted tree, whole, once the engine reports it linked.
+
+    A thread takes the names from ``linked`` (called from the engine's progress
+    callback) as they come, so the comparison runs while the engine links the
+    others, and it happens *after* that package's files were linked: a tree
+    changed at any time before (a file swapped for a symlink out of the cache, a
+    folder for a copy, paths.json edited, a tree the engine unpacked again) no
+    longer matches. ``finish`` waits for the thread and compares whatever was
+    never reported; it returns the names that changed. ``metadata_changed``: those
+    whose ``info/`` changed (it decides where the engine writes, so that is no
+    edit through an environment, and the create must fail, not link again).
+    """
+
+    def __init__(self, pending: Pending) -> None:
+        self._trees = {name: (folder, stamp) for name, folder, stamp in pending.trees}
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._changed: set[str] = set()
+        self.metadata_changed: set[str] = set()
+        self._thread = threading.Thread(target=self._run, name="mambaboot-watch", daemon=True)
+        self._thread.start()
+
+    def linked(self, name: str) -> None:
+        self._queue.put(name)
+
+    def finish(self) -> set[str]:
+        self._queue.put(None)
+        self._thread.join()
+        for name in list(self._trees):
+            self._check(name)
+        return self._changed
+
+    def _run(self) -> None:
+        while (name := self._queue.get()) is not None:
+            self._check(name)
+
+    def _check(self, name: str) -> None:
+        tree = self._trees.pop(name, None)
+        if tree is None:
+            return
+        folder, stamp = tree
+        try:
+            now = fingerprint(folder, stamp.entries)
+        except OSError:
+            now = ""
+        if now != stamp.fingerprint:
+            self._changed.add(name)
+            if split_fingerprint(now)[0] != split_fingerprint(stamp.fingerprint)[0]:
+                self.metadata_changed.add(name)
 
 
 def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
@@ -261,6 +305,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Con
             os.replace(folder, aside)
             discard_tree(aside)
         os.replace(staging, folder)
+        (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").unlink(missing_ok=True)
         data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
         if fd is None or sys.platform == "win32":  # no lock fd on Windows (no os.pwrite)
             (pkgs / f"{want.dist}.lock").write_bytes(data)
@@ -287,6 +332,8 @@ def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> C
     with _cache_entry_lock(pkgs / f"{want.dist}.lock") as fd:
         if rattler_cached_sha256(pkgs, want.dist, fd) != want.sha256:
             return None
+        if (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").exists():
+            return None  # marked damaged (forget_vetted): unpacked afresh from the archive
         stamp = _read_stamp(_stamp_path(pkgs, want), want)
         if stamp is not None:
             return stamp if _stamp_holds(folder, stamp, want.name, pending) else None
@@ -303,10 +350,14 @@ def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> C
 
 
 def _stamp_holds(folder: Path, stamp: Contents, name: str, pending: Pending | None) -> bool:
-    """The whole fingerprint matches; or, with ``pending``, ``info/`` does and the listed
-    files are left to it (compared while the engine links)."""
-    if pending is None:
-        return _unchanged(folder, stamp)
+    """The whole fingerprint matches; or, with ``pending``, ``info/`` does and the whole
+    tree is left to it as well (compared again once the engine linked it)."""
+    if pending is None or pending.whole_before:
+        if not _unchanged(folder, stamp):
+            return False
+        if pending is not None:
+            pending.trees.append((name, folder, stamp))
+        return True
     try:
         if fingerprint_info(folder) != split_fingerprint(stamp.fingerprint)[0]:
             return False
@@ -344,17 +395,27 @@ def _files_match_paths_json(folder: Path) -> bool:
 
 
 def forget_vetted(tree: Path) -> None:
-    """Drop every stamp of the cached package ``tree``: its next use is a full check.
+    """Mark the cached package ``tree`` damaged: its next use unpacks it afresh from the
+    verified archive (and drops its stamps).
 
-    ``verify`` calls this when an environment's damaged file is one inode with
-    the cache: an edit that put the file's size and mtime back is invisible to the
-    fingerprint, never to the paths.json hashes of a tree without a stamp.
+    Not "hash it against its paths.json" (what a tree another tool unpacked gets):
+    a damaged tree's paths.json may be damaged too, and rattler's ``.lock`` beside
+    it names the sha256 it was *asked* for, not one it checked (an attack session
+    had rattler unpack a different archive from a file:// channel under the locked
+    sha256). ``verify`` calls this when an environment's damaged file is one inode
+    with the cache; the rattler worker when a tree changed while it linked.
     """
     stamps = tree.parent / STAMP_DIR
     with contextlib.suppress(OSError):
+        stamps.mkdir(exist_ok=True)
+        (stamps / f"{tree.name}{_AFRESH}").touch()
         for stamp in stamps.glob(f"{glob.escape(tree.name)}-*.json"):
             if re.fullmatch(r"[0-9a-f]{16}\.json", stamp.name[len(tree.name) + 1:]):
                 stamp.unlink()
+
+
+#: ``STAMP_DIR/NAME-VERSION-BUILD.afresh``: that cached tree is never used again as is.
+_AFRESH = ".afresh"
 
 
 def _stamp_path(pkgs: Path, want: Wanted) -> Path:

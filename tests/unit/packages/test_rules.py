@@ -17,7 +17,12 @@ from mambaboot.errors import UnsafePackageError
 from mambaboot.fsutil import sha256_file
 from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import Contents, check_extracted, resolve
-from mambaboot.packages.transaction import check_linked, check_transaction, scan_prefix
+from mambaboot.packages.transaction import (
+    check_linked,
+    check_transaction,
+    major_minor,
+    scan_prefix,
+)
 from mambaboot.packages.unpack import Job, unpack_checked
 
 
@@ -192,6 +197,26 @@ def test_prefix_scan(tmp_path: Path) -> None:
     os.symlink("../../env-evil", prefix / "lib" / "sibling")
     with pytest.raises(UnsafePackageError, match="lib/sibling"):
         scan_prefix(prefix)
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("3.11.7", "3.11"), ("0!3.11.7", "3.11"), ("3.11.7+local.1", "3.11"), ("3.13a1", "3.13"),
+    ("3", "3"), (None, "3"), ("", "3")])
+def test_python_major_minor_as_the_engine_reads_it(version: str | None, expected: str) -> None:
+    """An epoch once moved noarch files to lib/python0!3.11 in our check only, so an
+    escaping symlink was checked where the engine never put it (attack)."""
+    assert major_minor(version) == expected
+
+
+def test_linked_check_walks_everything_when_a_declared_link_is_elsewhere(
+        tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    (prefix / "lib" / "python3.11").mkdir(parents=True)
+    (tmp_path / "env-evil").mkdir()
+    os.symlink("../../../env-evil", prefix / "lib" / "python3.11" / "esc")
+    # declared at a path the engine did not use: the whole prefix is walked instead
+    with pytest.raises(UnsafePackageError, match=r"lib/python3\.11/esc"):
+        check_linked(prefix, {"lib/python0!3.11/esc": "../../../env-evil"})
 
 
 def test_linked_check_follows_every_declared_symlink(tmp_path: Path) -> None:

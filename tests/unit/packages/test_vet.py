@@ -502,9 +502,26 @@ def test_a_tree_another_create_published_first_is_kept_not_replaced(tmp_path: Pa
     assert guard._check_cached(pkgs, want) is not None
 
 
+def test_with_link_scripts_the_whole_tree_is_compared_before_linking(tmp_path: Path) -> None:
+    """Link scripts run while the engine links: an edited one must never reach that point
+    (attack: an edited post-link script ran before the comparison acted)."""
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    listed = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
+    st = listed.stat()
+    listed.write_bytes(b"TOOL\n")
+    os.utime(listed, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    pending = guard.Pending(whole_before=True)
+    local, _ = guard.vet([record(archive)], pkgs, pending=pending)
+    assert local == {"tool": pkgs / archive.name}  # unpacked afresh before linking
+    assert listed.read_bytes() == b"tool\n"
+    assert guard.Watch(pending).finish() == set()
+
+
 def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: Path) -> None:
-    """With ``pending`` (the rattler worker), info/ is compared before linking and the listed
-    files are left for ``Pending.changed``, which runs while the engine links (issue 15)."""
+    """With ``pending`` (the rattler worker), info/ is compared before linking and the whole
+    tree again by ``Watch`` once the engine linked it (issue 15)."""
     archive = build(tmp_path / "channel", symlinks={"lib/alias": "tool.txt"})
     pkgs = tmp_path / "pkgs"
     guard.vet([record(archive)], pkgs)
@@ -512,12 +529,15 @@ def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: 
     assert guard.vet([record(archive)], pkgs, pending=pending) == ({}, [])
     assert [name for name, _folder, _stamp in pending.trees] == ["tool"]
     assert pending.links == {"lib/alias": "tool.txt"}  # where it lands in the prefix
-    assert pending.changed() == []
+    assert guard.Watch(pending).finish() == set()
     listed = pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt"
     st = listed.stat()
     listed.write_bytes(b"TOOL\n")  # same size, in place: only the fingerprint sees it
     os.utime(listed, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
-    assert pending.changed() == ["tool"]
+    watch = guard.Watch(pending)
+    watch.linked("tool")  # as the engine reports it linked
+    watch.linked("not-vetted-here")
+    assert watch.finish() == {"tool"}
     # info/ is never left for later: a change there is unpacked afresh before linking,
     # and the fresh tree is watched while linking too (the engine must link exactly it)
     again = guard.Pending()
@@ -525,7 +545,7 @@ def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: 
     local, _ = guard.vet([record(archive)], pkgs, pending=again)
     assert local == {"tool": pkgs / archive.name}
     assert [name for name, _folder, _stamp in again.trees] == ["tool"]
-    assert listed.read_bytes() == b"tool\n" and again.changed() == []
+    assert listed.read_bytes() == b"tool\n" and guard.Watch(again).finish() == set()
     shutil.rmtree(pkgs / "tool-1.0-h0_0")  # the engine unpacking it again: other inodes
     guard.vet([record(archive)], pkgs)
-    assert again.changed() == ["tool"]
+    assert guard.Watch(again).finish() == {"tool"}

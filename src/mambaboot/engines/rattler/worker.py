@@ -19,7 +19,7 @@ if __name__ == "__main__":
 import dataclasses
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,14 +35,21 @@ from rattler.exceptions import (
 from mambaboot import objectstore
 from mambaboot.child import Events, condense, serve
 from mambaboot.engines.rattler import lockrecords
-from mambaboot.errors import ChannelError, EngineError, MambabootError, SolveError, UsageError
+from mambaboot.errors import (
+    ChannelError,
+    EngineError,
+    MambabootError,
+    SolveError,
+    UnsafePackageError,
+    UsageError,
+)
 from mambaboot.fsutil import remove_tree
 from mambaboot.packages import explicit
 from mambaboot.packages.fetch import ensure_archives
 from mambaboot.packages.limits import Limits
 from mambaboot.packages.rules import Clobber, refuse
 from mambaboot.packages.transaction import check_linked
-from mambaboot.packages.vet import Pending, forget_vetted, vet
+from mambaboot.packages.vet import Pending, Watch, forget_vetted, vet
 from mambaboot.prefix import META_DIR
 
 CacheAction = Literal["cache-or-fetch", "use-cache-only", "force-cache-only", "no-cache"]
@@ -55,9 +62,10 @@ class Reporter(rattler.InstallerReporter):
     first ``linked``, so the CLI shows that validation as work, not as "0 linked".
     """
 
-    def __init__(self, emit: Events) -> None:
+    def __init__(self, emit: Events, on_linked: Callable[[str], None] | None = None) -> None:
         self.emit = emit
         self.names: dict[int, str] = {}
+        self.on_linked = on_linked  # vet.Watch: compare that package's tree now
 
     def on_transaction_start(self, total_operations: int) -> None:
         self.emit("install-start", total=total_operations)
@@ -69,7 +77,10 @@ class Reporter(rattler.InstallerReporter):
         return operation
 
     def on_link_complete(self, index: int) -> None:
-        self.emit("linked", name=self.names.get(index, ""))
+        name = self.names.get(index, "")
+        if self.on_linked is not None:
+            self.on_linked(name)
+        self.emit("linked", name=name)
 
     def on_populate_cache_start(self, operation: int, package_name: str) -> int:
         return operation
@@ -159,7 +170,7 @@ async def create(req: dict[str, Any], emit: Events) -> dict[str, Any]:
             details=condense(str(exc))) from None
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
-    pending = Pending()
+    pending = Pending(whole_before=bool(req.get("allow_link_scripts")))
     _local, clobbers = vet(records, Path(req["pkgs_dir"]), offline=bool(req.get("offline")),
                            limits=_limits(req), progress=emit.relay, pending=pending)
     await _install(records, req, emit, pending)
@@ -193,7 +204,7 @@ async def from_lock(req: dict[str, Any], emit: Events) -> dict[str, Any]:
                                    progress=emit.relay)
     emit("solved", count=len(records))
     emit("check-start", total=len(records))
-    pending = Pending()
+    pending = Pending(whole_before=bool(req.get("allow_link_scripts")))
     _local, clobbers = vet(records, pkgs, known=archives, limits=_limits(req),
                            progress=emit.relay, pending=pending)
     await _install(records, req, emit, pending)
@@ -225,15 +236,15 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
         emit("warning", message=(
             f"{_plural(len(again), 'cached package')} changed since "
             f"{'it was' if len(again) == 1 else 'they were'} checked "
-            f"({', '.join(sorted(damaged))}; a file edited through an environment's hard "
-            "link?): unpacked afresh from the verified archive, and the environment linked "
-            "again."))
+            f"({', '.join(sorted(damaged))}: a file edited through an environment's hard "
+            "link, or something else writing into the package cache); unpacked afresh from "
+            "the verified archive, and the environment linked again."))
         for record in again:
-            forget_vetted(pkgs / str(record.file_name).removesuffix(".conda").removesuffix(
-                ".tar.bz2"))
+            forget_vetted(_cached_tree(pkgs, record))
         _empty_prefix(prefix)
         emit("check-start", total=len(again))
-        redo = Pending(trees=[t for t in pending.trees if t[0] not in damaged])
+        redo = Pending(trees=[t for t in pending.trees if t[0] not in damaged],
+                       whole_before=pending.whole_before)
         vet(again, pkgs, offline=bool(req.get("offline")), limits=_limits(req),
             progress=emit.relay, pending=redo)
         if still := await _link_watched(records, req, emit, redo):
@@ -248,19 +259,36 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
 
 async def _link_watched(records: list[rattler.RepoDataRecord], req: dict[str, Any],
                         emit: Events, pending: Pending) -> set[str]:
-    """One ``rattler.install`` of ``records``, while a thread compares every vetted tree;
-    return the names of those that changed."""
-    with ThreadPoolExecutor(1) as pool:
-        changed = pool.submit(pending.changed)
+    """One ``rattler.install`` of ``records``, each vetted tree compared once the engine
+    linked it (``vet.Watch``); return the names of those that changed."""
+    watch = Watch(pending)
+    try:
         await rattler.install(
             records, target_prefix=req["prefix"], cache_dir=req["pkgs_dir"],
-            show_progress=False, reporter=Reporter(emit),
+            show_progress=False, reporter=Reporter(emit, watch.linked),
             execute_link_scripts=bool(req.get("allow_link_scripts")),
             # py-rattler 0.28 hands the Python wrapper straight to Rust, which wants
             # the inner object; without it install() raises a TypeError.
             requested_specs=[rattler.MatchSpec(s)._match_spec for s in req.get("specs", [])],
         )
-        return set(changed.result())
+    finally:
+        changed = watch.finish()
+    if watch.metadata_changed:
+        names = sorted(watch.metadata_changed)
+        for record in records:
+            if record.name.normalized in watch.metadata_changed:
+                forget_vetted(_cached_tree(Path(req["pkgs_dir"]), record))
+        raise UnsafePackageError(
+            f"The cached metadata (info/) of {', '.join(names)} changed while the engine "
+            "linked: something is writing into the package cache, and the engine may have "
+            "placed files where the changed metadata said. The environment was removed and "
+            f"{'that package is' if len(names) == 1 else 'those packages are'} unpacked "
+            "afresh next time; find what writes into the cache before creating again.")
+    return changed
+
+
+def _cached_tree(pkgs: Path, record: rattler.RepoDataRecord) -> Path:
+    return pkgs / str(record.file_name).removesuffix(".conda").removesuffix(".tar.bz2")
 
 
 def _empty_prefix(prefix: Path) -> None:

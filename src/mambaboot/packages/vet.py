@@ -305,7 +305,8 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Con
             os.replace(folder, aside)
             discard_tree(aside)
         os.replace(staging, folder)
-        (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # kept, it only costs another fresh unpack
+            (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").unlink()
         data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
         if fd is None or sys.platform == "win32":  # no lock fd on Windows (no os.pwrite)
             (pkgs / f"{want.dist}.lock").write_bytes(data)

@@ -67,14 +67,15 @@ class Layout:
 
 def major_minor(version: str | None) -> str:
     """``X.Y`` of a python version as the engine reads it: an epoch (``0!3.11.7``), a
-    local part (``3.11.7+x``) or a pre-release tag (``3.13a1``) is not part of it.
+    local part (``3.11.7+x``) or a pre-release tag (``3.13a1``) is not part of it, and
+    ``_`` and ``-`` separate its parts as ``.`` does (``3_11_7`` is 3.11).
 
     Where this differs from the engine, noarch files would be checked at paths the
     engine does not use (an attack session placed an escaping symlink that way with
     the version ``0!3.11.7``), so ``check_linked`` also walks the whole prefix when a
     declared path is missing."""
     text = (version or "3").split("!", 1)[-1].split("+", 1)[0]
-    found = re.match(r"(\d+)(?:\.(\d+))?", text)
+    found = re.match(r"(\d+)(?:[._-](\d+))?", text)  # the engine splits on . _ - alike
     if found is None:
         return "3"
     return f"{found[1]}.{found[2]}" if found[2] is not None else found[1]

@@ -296,7 +296,8 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Con
         folder = pkgs / want.dist
         if rattler_cached_sha256(pkgs, want.dist) == want.sha256 and not folder.is_symlink():
             theirs = _read_stamp(_stamp_path(pkgs, want), want)
-            if theirs is not None and _unchanged(folder, theirs):
+            marked = (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").exists()
+            if theirs is not None and not marked and _unchanged(folder, theirs):
                 return theirs  # the caller discards our staging folder
         if folder.exists() or folder.is_symlink():
             # Environments keep their hard links to the old files; only the cache's
@@ -407,7 +408,11 @@ def forget_vetted(tree: Path) -> None:
     with the cache; the rattler worker when a tree changed while it linked.
     """
     stamps = tree.parent / STAMP_DIR
-    with contextlib.suppress(OSError):
+    lock = tree.parent / f"{tree.name}.lock"
+    # under the entry's lock, as _publish: a concurrent publish never interleaves with
+    # marking (a marker beside a fresh stamp would make every create unpack again)
+    with contextlib.suppress(OSError), \
+            _cache_entry_lock(lock, exclusive=lock.exists()):
         stamps.mkdir(exist_ok=True)
         (stamps / f"{tree.name}{_AFRESH}").touch()
         for stamp in stamps.glob(f"{glob.escape(tree.name)}-*.json"):

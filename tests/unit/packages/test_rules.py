@@ -207,7 +207,7 @@ def test_prefix_scan(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("version", "expected"), [
     ("3.11.7", "3.11"), ("0!3.11.7", "3.11"), ("3.11.7+local.1", "3.11"), ("3.13a1", "3.13"),
-    ("3", "3"), (None, "3"), ("", "3")])
+    ("3_11_7", "3.11"), ("3-11-7", "3.11"), ("3", "3"), (None, "3"), ("", "3")])
 def test_python_major_minor_as_the_engine_reads_it(version: str | None, expected: str) -> None:
     """An epoch once moved noarch files to lib/python0!3.11 in our check only, so an
     escaping symlink was checked where the engine never put it (attack)."""

@@ -549,3 +549,24 @@ def test_pending_splits_the_warm_check_at_what_decides_where_files_go(tmp_path: 
     shutil.rmtree(pkgs / "tool-1.0-h0_0")  # the engine unpacking it again: other inodes
     guard.vet([record(archive)], pkgs)
     assert guard.Watch(again).finish() == {"tool"}
+
+
+def test_a_tree_marked_damaged_is_unpacked_afresh_once_and_the_mark_removed(
+        tmp_path: Path) -> None:
+    """forget_vetted marks a tree: the next vet unpacks it from the verified archive (never
+    hashes it against its own, maybe damaged, paths.json), even beside a stamp that still
+    matches, and drops the mark, so the create after that reuses it (attack: a mark left
+    beside a stamp made every create unpack again)."""
+    archive = build(tmp_path / "channel")
+    pkgs = tmp_path / "pkgs"
+    guard.vet([record(archive)], pkgs)
+    stamp = next((pkgs / guard.STAMP_DIR).glob("tool-*.json")).read_text()
+    guard.forget_vetted(pkgs / "tool-1.0-h0_0")
+    marker = pkgs / guard.STAMP_DIR / "tool-1.0-h0_0.afresh"
+    assert marker.exists() and not list((pkgs / guard.STAMP_DIR).glob("tool-*.json"))
+    (pkgs / guard.STAMP_DIR / f"tool-1.0-h0_0-{sha256_file(archive)[:16]}.json").write_text(stamp)
+    inode = (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").stat().st_ino
+    local, _ = guard.vet([record(archive)], pkgs)
+    assert local == {"tool": pkgs / archive.name} and not marker.exists()
+    assert (pkgs / "tool-1.0-h0_0" / "lib" / "tool.txt").stat().st_ino != inode
+    assert guard.vet([record(archive)], pkgs) == ({}, [])

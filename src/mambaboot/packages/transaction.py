@@ -104,6 +104,7 @@ def check_transaction(packages: list[Contents], layout: Layout | None = None) ->
     placed: list[tuple[Contents, list[str]]] = []
     first: dict[str, str] = {}  # path -> the first package shipping it
     shippers: dict[str, list[str]] = {}  # only paths shipped more than once
+    rivals: list[tuple[str, str, str]] = []  # (path, target, owner) a later package replaced
     for pkg in packages:
         entries, pkg_links = layout.installed(pkg)
         if CASE_INSENSITIVE:
@@ -120,10 +121,16 @@ def check_transaction(packages: list[Contents], layout: Layout | None = None) ->
             else:
                 first[path] = label
         for path, target in pkg_links.items():
+            if path in links and links[path] != target:
+                # a clobbered symlink: the engine keeps one of them, not necessarily the
+                # one checked below, so every other target is checked in its place too
+                rivals.append((path, links[path], owners[path]))
             links[path], owners[path] = target, label
         placed.append((pkg, entries))
     if links:
         check_targets(links, owners)
+        for path, target, owner in rivals:
+            check_targets({**links, path: target}, {**owners, path: owner})
         for pkg, entries in placed:
             check_below(pkg.label, links, entries, owners)
     return [Clobber(path, tuple(labels)) for path, labels in sorted(shippers.items())]

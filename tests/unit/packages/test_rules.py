@@ -16,7 +16,7 @@ from mambaboot.devchannel import FileSpec, PackageSpec, RawMember, archive_bytes
 from mambaboot.errors import UnsafePackageError
 from mambaboot.fsutil import sha256_file
 from mambaboot.packages.limits import Limits
-from mambaboot.packages.rules import Contents, check_extracted, resolve
+from mambaboot.packages.rules import Clobber, Contents, check_extracted, resolve
 from mambaboot.packages.transaction import (
     check_linked,
     check_transaction,
@@ -185,6 +185,20 @@ def test_one_package_cannot_write_through_anothers_symlink() -> None:
     with pytest.raises(UnsafePackageError, match="third"):
         check_transaction([first, chain])
     check_transaction([first, Contents("fine", ["bin/x"], {"bin/y": "x"})])
+
+
+@pytest.mark.parametrize("order", ["inner-last", "outer-last"])
+def test_a_clobbered_symlink_is_checked_with_every_target(order: str) -> None:
+    """Two packages ship lib/p with different targets; the engine keeps one of them by
+    its own order. A chain through either must stay inside (attack: only the target of
+    the package vetted last was checked, and the engine kept the other)."""
+    inner = Contents("cla", ["lib/p"], {"lib/p": "../share"})
+    outer = Contents("clb", ["lib/p"], {"lib/p": ".."})
+    chain = Contents("clq", ["lib/q"], {"lib/q": "p/.."})
+    pair = [outer, inner] if order == "inner-last" else [inner, outer]
+    with pytest.raises(UnsafePackageError, match="lib/q"):
+        check_transaction([*pair, chain])
+    assert check_transaction(pair) == [Clobber("lib/p", tuple(c.label for c in pair))]
 
 
 def _prefix_with_links_inside(tmp_path: Path) -> Path:

@@ -122,8 +122,7 @@ def warm_table(doc: Doc) -> list[str]:
 
 
 PHASES = ("start_worker", "solve", "vet", "install", "engine_end", "scan_prepare",
-          "lockfile_step", "activation",
-          "verify_manifest")
+          "activation", "verify_manifest")
 
 
 def phase_table(doc: Doc) -> list[str]:

@@ -323,8 +323,9 @@ def fingerprint(folder: Path | str, entries: Iterable[str]) -> str:
     two halves are kept apart because they guard different things: ``info/``
     decides *where* the engine puts files (paths.json, link.json), so it is
     compared before anything is linked; the listed files only decide *what*
-    the prefix holds, so a warm create compares them while the engine links
-    (``vet.Pending``) and links again from a fresh unpack if one changed. The
+    the prefix holds, so a warm create compares them (with ``info/`` again) once
+    the engine linked the package (``vet.Watch``) and links again from a fresh
+    unpack if one changed. The
     same function fingerprints a fresh tree (after ``check_listed``: it holds
     exactly its entries) and a cached one, so the two can never disagree on
     how it is computed. A cache copied elsewhere (new inodes) is vetted again,

@@ -157,7 +157,7 @@ def check_linked(prefix: Path, links: dict[str, str]) -> None:
 
     The same promise as ``scan_prefix`` in O(folders with symlinks) instead of a
     walk of the whole prefix: a package's tree holds exactly what its paths.json
-    lists (``check_listed``), its fingerprint was compared before and while
+    lists (``check_listed``), its fingerprint was compared before and after
     linking, and the engine makes no symlink of its own, so symlinks exist only
     where a package ships one; the folder is read whole, so one the engine renamed
     there (a clobbered path) is seen too. If any declared symlink is not at its

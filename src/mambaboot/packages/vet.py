@@ -18,9 +18,9 @@ each package: what is checked is the tree the engine links from.
   edited through a hard link from some environment is unpacked afresh from the
   archive instead of poisoning a new environment. A tree we never vetted (made
   by another tool) is checked and every file hashed against its paths.json once.
-  With ``pending`` (the rattler worker), ``info/`` is compared before linking
-  and the listed files while the engine links: a changed one makes the worker
-  unpack it afresh and link the environment again (``Pending``).
+  With ``pending`` (the rattler worker), only ``info/`` is compared before
+  linking, and each whole tree again once the engine linked it (``Watch``): a
+  changed one makes the worker unpack it afresh and link the environment again.
 """
 
 from __future__ import annotations
@@ -164,8 +164,8 @@ def vet(records: list[Any], pkgs: Path, *, offline: bool = False,
     is an archive to unpack, None means rattler's cache entry carries the sha256.
     ``progress`` hears ``checked`` once per record and the downloads' events: vetting
     a cold 400-package create takes seconds that must not look like a hang.
-    ``pending``: a caller that checks ``Pending.changed`` while it links and
-    ``Pending.links`` after; without it every check is made here.
+    ``pending``: filled for a caller that compares the trees with ``Watch`` while it
+    links and checks ``Pending.links`` after; without it every check is made here.
     """
     limits = limits or Limits()
     _sweep_staging(pkgs / STAGING_DIR)
@@ -296,7 +296,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Con
         folder = pkgs / want.dist
         if rattler_cached_sha256(pkgs, want.dist) == want.sha256 and not folder.is_symlink():
             theirs = _read_stamp(_stamp_path(pkgs, want), want)
-            marked = (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").exists()
+            marked = _afresh_mark(pkgs, want.dist).exists()
             if theirs is not None and not marked and _unchanged(folder, theirs):
                 return theirs  # the caller discards our staging folder
         if folder.exists() or folder.is_symlink():
@@ -307,7 +307,7 @@ def _publish(staging: Path, pkgs: Path, want: Wanted, contents: Contents) -> Con
             discard_tree(aside)
         os.replace(staging, folder)
         with contextlib.suppress(OSError):  # kept, it only costs another fresh unpack
-            (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").unlink()
+            _afresh_mark(pkgs, want.dist).unlink()
         data = _CACHE_REVISION.to_bytes(8, "big") + bytes.fromhex(want.sha256)
         if fd is None or sys.platform == "win32":  # no lock fd on Windows (no os.pwrite)
             (pkgs / f"{want.dist}.lock").write_bytes(data)
@@ -334,7 +334,7 @@ def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> C
     with _cache_entry_lock(pkgs / f"{want.dist}.lock") as fd:
         if rattler_cached_sha256(pkgs, want.dist, fd) != want.sha256:
             return None
-        if (pkgs / STAMP_DIR / f"{want.dist}{_AFRESH}").exists():
+        if _afresh_mark(pkgs, want.dist).exists():
             return None  # marked damaged (forget_vetted): unpacked afresh from the archive
         stamp = _read_stamp(_stamp_path(pkgs, want), want)
         if stamp is not None:
@@ -353,20 +353,17 @@ def _check_cached(pkgs: Path, want: Wanted, pending: Pending | None = None) -> C
 
 def _stamp_holds(folder: Path, stamp: Contents, name: str, pending: Pending | None) -> bool:
     """The whole fingerprint matches; or, with ``pending``, ``info/`` does and the whole
-    tree is left to it as well (compared again once the engine linked it)."""
+    tree is left to ``Watch`` as well (compared again once the engine linked it)."""
     if pending is None or pending.whole_before:
-        if not _unchanged(folder, stamp):
-            return False
-        if pending is not None:
-            pending.trees.append((name, folder, stamp))
-        return True
-    try:
-        if fingerprint_info(folder) != split_fingerprint(stamp.fingerprint)[0]:
-            return False
-    except OSError:
-        return False
-    pending.trees.append((name, folder, stamp))
-    return True
+        same = _unchanged(folder, stamp)
+    else:
+        try:
+            same = fingerprint_info(folder) == split_fingerprint(stamp.fingerprint)[0]
+        except OSError:
+            same = False
+    if same and pending is not None:
+        pending.trees.append((name, folder, stamp))
+    return same
 
 
 def _unchanged(folder: Path, stamp: Contents) -> bool:
@@ -414,14 +411,16 @@ def forget_vetted(tree: Path) -> None:
     with contextlib.suppress(OSError), \
             _cache_entry_lock(lock, exclusive=lock.exists()):
         stamps.mkdir(exist_ok=True)
-        (stamps / f"{tree.name}{_AFRESH}").touch()
+        _afresh_mark(tree.parent, tree.name).touch()
         for stamp in stamps.glob(f"{glob.escape(tree.name)}-*.json"):
             if re.fullmatch(r"[0-9a-f]{16}\.json", stamp.name[len(tree.name) + 1:]):
                 stamp.unlink()
 
 
-#: ``STAMP_DIR/NAME-VERSION-BUILD.afresh``: that cached tree is never used again as is.
-_AFRESH = ".afresh"
+def _afresh_mark(pkgs: Path, dist: str) -> Path:
+    """``STAMP_DIR/NAME-VERSION-BUILD.afresh``: that cached tree is never used again as is
+    (``forget_vetted``); publishing a fresh unpack removes it."""
+    return pkgs / STAMP_DIR / f"{dist}.afresh"
 
 
 def _stamp_path(pkgs: Path, want: Wanted) -> Path:

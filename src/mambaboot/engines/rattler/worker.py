@@ -219,9 +219,9 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
                    emit: Events, pending: Pending) -> None:
     """Link the vetted ``records`` from the trees ``vet`` published in the cache.
 
-    The listed files of every tree are compared with what was vetted on a thread
-    while rattler links (``Pending``): a cached tree edited since its stamp is
-    unpacked afresh and the whole environment linked again into an emptied
+    Each tree is compared with what was vetted on a thread as soon as rattler
+    reports that package linked (``vet.Watch``): a tree changed since its stamp
+    is unpacked afresh and the whole environment linked again into an emptied
     prefix; after that second linking every tree must be the vetted one, else the
     create fails. So what is linked is always a vetted tree, and rattler, given
     the records' own URLs, is proven to have linked from the cache, not from a
@@ -239,8 +239,7 @@ async def _install(records: list[rattler.RepoDataRecord], req: dict[str, Any],
             f"({', '.join(sorted(damaged))}: a file edited through an environment's hard "
             "link, or something else writing into the package cache); unpacked afresh from "
             "the verified archive, and the environment linked again."))
-        for record in again:
-            forget_vetted(_cached_tree(pkgs, record))
+        _forget(pending, damaged)
         _empty_prefix(prefix)
         emit("check-start", total=len(again))
         redo = Pending(trees=[t for t in pending.trees if t[0] not in damaged],
@@ -275,9 +274,7 @@ async def _link_watched(records: list[rattler.RepoDataRecord], req: dict[str, An
         changed = watch.finish()
     if watch.metadata_changed:
         names = sorted(watch.metadata_changed)
-        for record in records:
-            if record.name.normalized in watch.metadata_changed:
-                forget_vetted(_cached_tree(Path(req["pkgs_dir"]), record))
+        _forget(pending, watch.metadata_changed)
         raise UnsafePackageError(
             f"The cached metadata (info/) of {', '.join(names)} changed while the engine "
             "linked: something is writing into the package cache, and the engine may have "
@@ -287,8 +284,11 @@ async def _link_watched(records: list[rattler.RepoDataRecord], req: dict[str, An
     return changed
 
 
-def _cached_tree(pkgs: Path, record: rattler.RepoDataRecord) -> Path:
-    return pkgs / str(record.file_name).removesuffix(".conda").removesuffix(".tar.bz2")
+def _forget(pending: Pending, names: set[str]) -> None:
+    """Mark the cache trees of ``names`` damaged: unpacked afresh at their next use."""
+    for name, folder, _stamp in pending.trees:
+        if name in names:
+            forget_vetted(folder)
 
 
 def _empty_prefix(prefix: Path) -> None:
